@@ -1,0 +1,216 @@
+#include "sim/sim_pool.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace mfhrl {
+namespace {
+
+int TotalWarnings(const mjData* d) {
+  int total = 0;
+  for (int i = 0; i < mjNWARNING; ++i) total += d->warning[i].number;
+  return total;
+}
+
+bool AllFinite(const mjtNum* x, int n) {
+  for (int i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) return false;
+  }
+  return true;
+}
+
+void ValidateConfig(const PoolConfig& c) {
+  if (c.fidelities.empty()) throw std::invalid_argument("SimPool needs at least one fidelity");
+  if (c.fidelity_ids.empty()) throw std::invalid_argument("SimPool needs at least one environment");
+  for (const FidelitySpec& spec : c.fidelities) spec.Validate();
+  const int k = static_cast<int>(c.fidelities.size());
+  for (size_t i = 0; i < c.fidelity_ids.size(); ++i) {
+    if (c.fidelity_ids[i] < 0 || c.fidelity_ids[i] >= k) {
+      throw std::invalid_argument("fidelity_ids[" + std::to_string(i) + "] = " +
+                                  std::to_string(c.fidelity_ids[i]) +
+                                  " is not a fidelity index in [0, " + std::to_string(k) + ")");
+    }
+  }
+  if (c.max_episode_steps < 1) throw std::invalid_argument("max_episode_steps must be >= 1");
+  if (c.frame_skip < 1) throw std::invalid_argument("frame_skip must be >= 1");
+  if (!(c.reset_noise_scale >= 0.0) || !std::isfinite(c.reset_noise_scale)) {
+    throw std::invalid_argument("reset_noise_scale must be a finite number >= 0");
+  }
+}
+
+}  // namespace
+
+SimPool::SimPool(PoolConfig config) : config_(std::move(config)), threads_(config_.num_threads) {
+  ValidateConfig(config_);
+  // Load once (MuJoCo prints the XML's warnings once), copy per fidelity.
+  char error[1024] = "";
+  mjModel* base = mj_loadXML(config_.xml_path.c_str(), nullptr, error, sizeof(error));
+  if (!base) {
+    throw std::runtime_error("MuJoCo could not load '" + config_.xml_path + "': " + error);
+  }
+  for (const FidelitySpec& spec : config_.fidelities) {
+    Fidelity f;
+    f.spec = spec;
+    f.model = mj_copyModel(nullptr, base);
+    f.frame_skip = ApplyFidelity(spec, config_.frame_skip, f.model);
+    f.dt = f.model->opt.timestep * f.frame_skip;
+    fidelities_.push_back(std::move(f));
+  }
+  mj_deleteModel(base);
+  const mjModel* m = fidelities_[0].model;
+  nq_ = m->nq;
+  nv_ = m->nv;
+  act_dim_ = m->nu;
+  obs_dim_ = nq_ - 1 + nv_;
+  for (int j = 0; j < act_dim_; ++j) {
+    const bool limited = m->actuator_ctrllimited[j];
+    action_low_.push_back(limited ? m->actuator_ctrlrange[2 * j] : -mjMAXVAL);
+    action_high_.push_back(limited ? m->actuator_ctrlrange[2 * j + 1] : mjMAXVAL);
+  }
+  envs_.resize(config_.fidelity_ids.size());
+  for (size_t i = 0; i < envs_.size(); ++i) {
+    Env& env = envs_[i];
+    env.fidelity = config_.fidelity_ids[i];
+    env.data = mj_makeData(fidelities_[env.fidelity].model);
+    if (!env.data) throw std::runtime_error("MuJoCo could not allocate mjData");
+    env.last_obs.assign(obs_dim_, 0.0);
+  }
+  Seed(config_.seed);
+  for (Env& env : envs_) ResetEnv(env);
+}
+
+SimPool::~SimPool() {
+  for (Env& env : envs_) mj_deleteData(env.data);
+  for (Fidelity& f : fidelities_) mj_deleteModel(f.model);
+}
+
+void SimPool::Seed(uint64_t seed) {
+  config_.seed = seed;
+  for (size_t i = 0; i < envs_.size(); ++i) {
+    envs_[i].rng.seed(seed + i);
+    envs_[i].normal.reset();
+  }
+}
+
+template <typename T>
+void SimPool::WriteObs(const mjData* d, T* row) const {
+  for (int j = 1; j < nq_; ++j) *row++ = static_cast<T>(d->qpos[j]);
+  for (int j = 0; j < nv_; ++j) *row++ = static_cast<T>(d->qvel[j]);
+}
+
+void SimPool::WriteObsRow(const mjData* d, void* obs, int64_t i, ObsType type) const {
+  if (type == ObsType::kFloat64) {
+    WriteObs(d, static_cast<double*>(obs) + i * obs_dim_);
+  } else {
+    WriteObs(d, static_cast<float*>(obs) + i * obs_dim_);
+  }
+}
+
+void SimPool::Record(Env& env) { WriteObs(env.data, env.last_obs.data()); }
+
+void SimPool::ResetEnv(Env& env) {
+  const mjModel* m = fidelities_[env.fidelity].model;
+  mjData* d = env.data;
+  mj_resetData(m, d);
+  const double s = config_.reset_noise_scale;
+  std::uniform_real_distribution<double> uniform(-s, s);
+  for (int j = 0; j < nq_; ++j) d->qpos[j] = m->qpos0[j] + uniform(env.rng);
+  for (int j = 0; j < nv_; ++j) d->qvel[j] = s * env.normal(env.rng);
+  mj_forward(m, d);
+  env.elapsed = 0;
+  env.episode_return = 0.0;
+  Record(env);
+}
+
+template <typename T>
+void SimPool::StepRange(int64_t begin, int64_t end, const double* actions,
+                        const StepOutputs& out) {
+  T* obs = static_cast<T*>(out.obs);
+  T* final_obs = static_cast<T*>(out.final_obs);
+  for (int64_t i = begin; i < end; ++i) {
+    Env& env = envs_[i];
+    const Fidelity& f = fidelities_[env.fidelity];
+    const mjModel* m = f.model;
+    mjData* d = env.data;
+    const double* a = actions + i * act_dim_;
+    const double noise = f.spec.action_noise_std;
+    for (int j = 0; j < act_dim_; ++j) {
+      d->ctrl[j] = noise > 0.0 ? a[j] + noise * env.normal(env.rng) : a[j];
+    }
+    const int warnings_before = TotalWarnings(d);
+    const double x_before = d->qpos[0];
+    for (int k = 0; k < f.frame_skip; ++k) mj_step(m, d);
+    const bool bad = TotalWarnings(d) != warnings_before || !AllFinite(d->qpos, nq_) ||
+                     !AllFinite(d->qvel, nv_);
+    // Same operation order as Gymnasium's numpy code, for bit-exact rewards.
+    double ctrl_sq = 0.0;
+    for (int j = 0; j < act_dim_; ++j) ctrl_sq += d->ctrl[j] * d->ctrl[j];
+    const double x_velocity = (d->qpos[0] - x_before) / f.dt;
+    const double reward = bad ? 0.0
+                              : config_.forward_reward_weight * x_velocity -
+                                    config_.ctrl_cost_weight * ctrl_sq;
+    env.elapsed += 1;
+    env.episode_return += reward;
+    const bool truncated = bad || env.elapsed >= config_.max_episode_steps;
+    out.reward[i] = reward;
+    out.terminated[i] = false;
+    out.truncated[i] = truncated;
+    out.unstable[i] = bad;
+    out.episode_return[i] = env.episode_return;
+    out.episode_length[i] = env.elapsed;
+    T* final_row = final_obs + i * obs_dim_;
+    if (bad) {
+      for (int j = 0; j < obs_dim_; ++j) final_row[j] = static_cast<T>(env.last_obs[j]);
+    } else {
+      WriteObs(d, final_row);
+      Record(env);
+    }
+    if (truncated) ResetEnv(env);
+    WriteObs(d, obs + i * obs_dim_);
+  }
+}
+
+void SimPool::Step(const double* actions, const StepOutputs& out, ObsType type) {
+  threads_.ParallelFor(num_envs(), [&](int64_t begin, int64_t end) {
+    if (type == ObsType::kFloat64) {
+      StepRange<double>(begin, end, actions, out);
+    } else {
+      StepRange<float>(begin, end, actions, out);
+    }
+  });
+}
+
+void SimPool::Reset(void* obs, ObsType type) {
+  threads_.ParallelFor(num_envs(), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      ResetEnv(envs_[i]);
+      WriteObsRow(envs_[i].data, obs, i, type);
+    }
+  });
+}
+
+void SimPool::GetState(double* qpos, double* qvel) const {
+  for (size_t i = 0; i < envs_.size(); ++i) {
+    mju_copy(qpos + i * nq_, envs_[i].data->qpos, nq_);
+    mju_copy(qvel + i * nv_, envs_[i].data->qvel, nv_);
+  }
+}
+
+void SimPool::SetState(const double* qpos, const double* qvel, void* obs, ObsType type) {
+  for (size_t i = 0; i < envs_.size(); ++i) {
+    Env& env = envs_[i];
+    mju_copy(env.data->qpos, qpos + i * nq_, nq_);
+    mju_copy(env.data->qvel, qvel + i * nv_, nv_);
+    mj_forward(fidelities_[env.fidelity].model, env.data);
+    Record(env);
+    WriteObsRow(env.data, obs, i, type);
+  }
+}
+
+void SimPool::GetAppliedActions(double* ctrl) const {
+  for (size_t i = 0; i < envs_.size(); ++i) mju_copy(ctrl + i * act_dim_, envs_[i].data->ctrl, act_dim_);
+}
+
+}  // namespace mfhrl

@@ -1,0 +1,25 @@
+"""mfhrl_fast: multi-fidelity hybrid RL with a fast C++ MuJoCo simulator pool."""
+
+from __future__ import annotations
+
+import mujoco  # loads libmujoco before _core needs it
+
+from ._build_info import MUJOCO_VERSION as _BUILT_MUJOCO
+from ._mujoco_check import check_mujoco_version
+
+check_mujoco_version(mujoco.__version__, _BUILT_MUJOCO)
+
+from .fidelity import FidelitySpec, h2o_presets, paper_ladder  # noqa: E402
+from .sim_pool import SimPool, half_cheetah_xml  # noqa: E402
+from .vector_env import SimPoolVectorEnv  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FidelitySpec",
+    "SimPool",
+    "SimPoolVectorEnv",
+    "h2o_presets",
+    "half_cheetah_xml",
+    "paper_ladder",
+]

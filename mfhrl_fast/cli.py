@@ -1,0 +1,43 @@
+"""The ``mfhrl-fast`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _add_bench_sim(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench-sim",
+        help="Simulator throughput table: SimPool against its peers, in one run.",
+    )
+    p.add_argument("--num-envs", type=int, default=64)
+    p.add_argument("--num-threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=200, help="pool steps per measurement")
+    p.add_argument("--repeats", type=int, default=3, help="measurements per row; the best is kept")
+    p.add_argument("--json", type=str, default=None, help="also write the rows to this file")
+
+    def run(args: argparse.Namespace) -> int:
+        from .bench_sim import main as bench_main
+
+        return bench_main(
+            num_envs=args.num_envs,
+            num_threads=args.num_threads,
+            steps=args.steps,
+            repeats=args.repeats,
+            json_path=args.json,
+        )
+
+    p.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mfhrl-fast", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_bench_sim(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
