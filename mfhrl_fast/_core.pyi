@@ -1,0 +1,75 @@
+"""Type stubs for the compiled C++ core ``mfhrl_fast._core``."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+MUJOCO_HEADER_VERSION: int
+mujoco_runtime_version: str
+
+class FidelitySpec:
+    name: str
+    gravity_scale: float
+    friction_scale: float
+    action_noise_std: float
+    cost: float
+    frame_skip: int
+    solver_iterations: int
+    ls_iterations: int
+    def __init__(
+        self,
+        *,
+        name: str = "true",
+        gravity_scale: float = 1.0,
+        friction_scale: float = 1.0,
+        action_noise_std: float = 0.0,
+        cost: float = 1.0,
+        frame_skip: int = 0,
+        solver_iterations: int = 0,
+        ls_iterations: int = 0,
+    ) -> None: ...
+
+def paper_ladder() -> list[FidelitySpec]: ...
+def h2o_presets() -> list[FidelitySpec]: ...
+
+class SimPool:
+    def __init__(
+        self,
+        *,
+        xml_path: str,
+        fidelities: list[FidelitySpec],
+        fidelity_ids: list[int],
+        num_threads: int = 1,
+        seed: int = 0,
+        max_episode_steps: int = 1000,
+        frame_skip: int = 5,
+        reset_noise_scale: float = 0.1,
+        obs_dtype: npt.DTypeLike = ...,
+    ) -> None: ...
+    @property
+    def num_envs(self) -> int: ...
+    @property
+    def num_threads(self) -> int: ...
+    @property
+    def obs_dim(self) -> int: ...
+    @property
+    def act_dim(self) -> int: ...
+    @property
+    def nq(self) -> int: ...
+    @property
+    def nv(self) -> int: ...
+    @property
+    def obs_dtype(self) -> np.dtype: ...
+    @property
+    def fidelity_ids(self) -> list[int]: ...
+    @property
+    def action_bounds(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def seed(self, seed: int) -> None: ...
+    def reset(self) -> np.ndarray: ...
+    def step(
+        self, actions: npt.ArrayLike
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]: ...
+    def get_state(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def set_state(self, qpos: npt.ArrayLike, qvel: npt.ArrayLike) -> np.ndarray: ...
+    def applied_actions(self) -> np.ndarray: ...
