@@ -42,8 +42,15 @@ ObsType ParseObsDtype(const py::object& dtype) {
                        py::str(dt).cast<std::string>());
 }
 
-py::tuple Step(PySimPool& self, const CArray<double>& actions) {
+py::tuple Step(PySimPool& self, const CArray<double>& actions, const py::object& replay) {
   SimPool& pool = *self.pool;
+  mfhrl::ReplayRing* ring = replay.is_none() ? nullptr : mfhrl::AsReplayRing(replay);
+  if (ring && (ring->config().obs_dim != pool.obs_dim() || ring->config().act_dim != pool.act_dim())) {
+    throw py::value_error("replay has obs_dim " + std::to_string(ring->config().obs_dim) +
+                          " and act_dim " + std::to_string(ring->config().act_dim) +
+                          "; this pool's are " + std::to_string(pool.obs_dim()) + " and " +
+                          std::to_string(pool.act_dim()));
+  }
   const py::ssize_t n = pool.num_envs();
   CheckShape(actions, "actions", {n, pool.act_dim()});
   CheckFinite(actions, "actions", pool.act_dim());
@@ -62,7 +69,7 @@ py::tuple Step(PySimPool& self, const CArray<double>& actions) {
   out.episode_length = episode_length.mutable_data();
   {
     py::gil_scoped_release release;
-    pool.Step(actions.data(), out, self.obs_type);
+    pool.Step(actions.data(), out, self.obs_type, ring);
   }
   py::dict info;
   info["final_obs"] = final_obs;
@@ -150,7 +157,7 @@ void BindSimPool(py::module_& m) {
         p.pool->Reset(dst, p.obs_type);
         return obs;
       })
-      .def("step", &Step, py::arg("actions"))
+      .def("step", &Step, py::arg("actions"), py::kw_only(), py::arg("replay") = py::none())
       .def("get_state", [](const PySimPool& p) {
         py::array_t<double> qpos({p.pool->num_envs(), p.pool->nq()});
         py::array_t<double> qvel({p.pool->num_envs(), p.pool->nv()});

@@ -7,6 +7,9 @@
 #include <pybind11/pybind11.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -33,8 +36,26 @@ inline void CheckShape(const CArray<T>& a, const char* name, std::vector<py::ssi
                         ", got " + show(a.shape(), a.shape() + a.ndim()));
 }
 
-inline void CheckFinite(const CArray<double>& a, const char* name, int row_size) {
-  const double* x = a.data();
+// True when any of x[0..n) is NaN or +-Inf: an all-ones exponent. Integer
+// tests, so the compiler vectorises the scan (it cannot reorder float math).
+template <typename T>
+inline bool AnyNonFinite(const T* x, py::ssize_t n) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "float or double");
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr Bits kExp = static_cast<Bits>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
+  Bits bad = 0;
+  for (py::ssize_t i = 0; i < n; ++i) {
+    Bits b;
+    std::memcpy(&b, x + i, sizeof(T));
+    bad |= static_cast<Bits>((b & kExp) == kExp);
+  }
+  return bad != 0;
+}
+
+template <typename T>
+inline void CheckFinite(const CArray<T>& a, const char* name, int row_size) {
+  const T* x = a.data();
+  if (!AnyNonFinite(x, a.size())) return;
   for (py::ssize_t i = 0; i < a.size(); ++i) {
     if (!std::isfinite(x[i])) {
       throw py::value_error(std::string(name) + " must be finite; row " +
@@ -45,7 +66,12 @@ inline void CheckFinite(const CArray<double>& a, const char* name, int row_size)
 
 }  // namespace bind
 
+class ReplayRing;
+// The C++ ring of a Python _core.ReplayRing; TypeError for anything else.
+ReplayRing* AsReplayRing(const pybind11::object& replay);
+
 void BindFidelitySpec(pybind11::module_& m);
+void BindReplayRing(pybind11::module_& m);
 void BindSimPool(pybind11::module_& m);
 
 }  // namespace mfhrl

@@ -10,6 +10,7 @@ from ._mujoco_check import check_mujoco_version
 check_mujoco_version(mujoco.__version__, _BUILT_MUJOCO)
 
 from .fidelity import FidelitySpec, h2o_presets, paper_ladder  # noqa: E402
+from .replay import ReplayRing  # noqa: E402
 from .sim_pool import SimPool, half_cheetah_xml  # noqa: E402
 from .vector_env import SimPoolVectorEnv  # noqa: E402
 
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FidelitySpec",
+    "ReplayRing",
     "SimPool",
     "SimPoolVectorEnv",
     "h2o_presets",

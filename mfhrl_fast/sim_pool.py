@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from . import _core
 from .fidelity import FidelitySpec
+from .replay import ReplayRing
 
 
 def half_cheetah_xml() -> str:
@@ -119,9 +120,18 @@ class SimPool:
             self._pool.seed(seed)
         return self._pool.reset()
 
-    def step(self, actions: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
-        """Step all environments with ``actions`` of shape (num_envs, act_dim)."""
-        return self._pool.step(actions)
+    def step(
+        self, actions: npt.ArrayLike, *, replay: ReplayRing | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Step all environments with ``actions`` of shape (num_envs, act_dim).
+
+        With ``replay``, the C++ core also stores every environment's transition
+        (obs, the action as given, reward, ``final_obs`` as next obs, flags and the
+        environment's fidelity id) in env order; unstable steps are not stored.
+        """
+        if replay is None:
+            return self._pool.step(actions)
+        return self._pool.step(actions, replay=replay._ring)
 
     def get_state(self) -> tuple[np.ndarray, np.ndarray]:
         """(qpos, qvel), shaped (num_envs, 9) each."""

@@ -1,8 +1,34 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace mfhrl {
+namespace {
+
+// How long an idle thread polls before it sleeps on a condition variable.
+constexpr std::chrono::microseconds kSpin{50};
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls done() for up to kSpin; returns whether it became true.
+template <typename Done>
+bool SpinUntil(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  do {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      CpuRelax();
+    }
+  } while (std::chrono::steady_clock::now() < deadline);
+  return done();
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
   if (num_threads < 1) {
@@ -19,6 +45,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
   for (std::thread& t : workers_) t.join();
@@ -49,15 +76,18 @@ void ThreadPool::ParallelFor(int64_t n, FunctionRef<void(int64_t, int64_t)> body
     job_chunks_ = chunks;
     job_body_ = &body;
     job_error_ = nullptr;
-    pending_ = chunks - 1;
-    ++generation_;
+    pending_.store(chunks - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
   RunChunk(0);
+  if (!SpinUntil([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  }
   std::exception_ptr error;
   {
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    std::lock_guard<std::mutex> lock(mutex_);
     job_body_ = nullptr;
     error = job_error_;
   }
@@ -67,20 +97,26 @@ void ThreadPool::ParallelFor(int64_t n, FunctionRef<void(int64_t, int64_t)> body
 void ThreadPool::WorkerLoop(int worker) {
   uint64_t seen = 0;
   for (;;) {
-    {
+    auto started = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!SpinUntil(started)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      if (worker >= job_chunks_) continue;  // fewer chunks than threads
+      start_cv_.wait(lock, started);
     }
-    RunChunk(worker);
-    bool last;
+    bool participate;
     {
+      // The generation and its job are read together: the caller writes both
+      // under the mutex, so a worker never pairs one job's number with another's.
       std::lock_guard<std::mutex> lock(mutex_);
-      last = --pending_ == 0;
+      if (stopping_) return;
+      seen = generation_.load(std::memory_order_relaxed);
+      participate = worker < job_chunks_;
     }
-    if (last) done_cv_.notify_one();
+    if (!participate) continue;  // fewer chunks than threads
+    RunChunk(worker);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_cv_.notify_one();
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 #include "sim/sim_pool.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -26,6 +27,7 @@ void ValidateConfig(const PoolConfig& c) {
   if (c.fidelity_ids.empty()) throw std::invalid_argument("SimPool needs at least one environment");
   for (const FidelitySpec& spec : c.fidelities) spec.Validate();
   const int k = static_cast<int>(c.fidelities.size());
+  if (k > 256) throw std::invalid_argument("at most 256 fidelities (ids are stored as uint8)");
   for (size_t i = 0; i < c.fidelity_ids.size(); ++i) {
     if (c.fidelity_ids[i] < 0 || c.fidelity_ids[i] >= k) {
       throw std::invalid_argument("fidelity_ids[" + std::to_string(i) + "] = " +
@@ -77,6 +79,14 @@ SimPool::SimPool(PoolConfig config) : config_(std::move(config)), threads_(confi
     if (!env.data) throw std::runtime_error("MuJoCo could not allocate mjData");
     env.last_obs.assign(obs_dim_, 0.0);
   }
+  const size_t n = envs_.size();
+  stage_.obs.resize(n * obs_dim_);
+  stage_.next_obs.resize(n * obs_dim_);
+  stage_.action.resize(n * act_dim_);
+  stage_.reward.resize(n);
+  stage_.terminated.resize(n);
+  stage_.truncated.resize(n);
+  for (const Env& env : envs_) stage_.fidelity.push_back(static_cast<uint8_t>(env.fidelity));
   Seed(config_.seed);
   for (Env& env : envs_) ResetEnv(env);
 }
@@ -126,7 +136,7 @@ void SimPool::ResetEnv(Env& env) {
 
 template <typename T>
 void SimPool::StepRange(int64_t begin, int64_t end, const double* actions,
-                        const StepOutputs& out) {
+                        const StepOutputs& out, bool stage) {
   T* obs = static_cast<T*>(out.obs);
   T* final_obs = static_cast<T*>(out.final_obs);
   for (int64_t i = begin; i < end; ++i) {
@@ -135,6 +145,9 @@ void SimPool::StepRange(int64_t begin, int64_t end, const double* actions,
     const mjModel* m = f.model;
     mjData* d = env.data;
     const double* a = actions + i * act_dim_;
+    if (stage) {  // the obs this step starts from, before Record overwrites it
+      for (int j = 0; j < obs_dim_; ++j) stage_.obs[i * obs_dim_ + j] = static_cast<float>(env.last_obs[j]);
+    }
     const double noise = f.spec.action_noise_std;
     for (int j = 0; j < act_dim_; ++j) {
       d->ctrl[j] = noise > 0.0 ? a[j] + noise * env.normal(env.rng) : a[j];
@@ -167,19 +180,63 @@ void SimPool::StepRange(int64_t begin, int64_t end, const double* actions,
       WriteObs(d, final_row);
       Record(env);
     }
+    if (stage) StageTransition(i, a, out);
     if (truncated) ResetEnv(env);
     WriteObs(d, obs + i * obs_dim_);
   }
 }
 
-void SimPool::Step(const double* actions, const StepOutputs& out, ObsType type) {
+void SimPool::StageTransition(int64_t i, const double* action, const StepOutputs& out) {
+  // Env i's data still holds the post-step state (the reset comes after).
+  WriteObs(envs_[i].data, &stage_.next_obs[i * obs_dim_]);
+  for (int j = 0; j < act_dim_; ++j) stage_.action[i * act_dim_ + j] = static_cast<float>(action[j]);
+  stage_.reward[i] = static_cast<float>(out.reward[i]);
+  stage_.terminated[i] = out.terminated[i] ? 1.0f : 0.0f;
+  stage_.truncated[i] = out.truncated[i] ? 1.0f : 0.0f;
+}
+
+void SimPool::StoreStaged(ReplayRing* replay, const StepOutputs& out) {
+  // Unstable steps hold no valid transition: compact them away (rare).
+  int64_t kept = 0;
+  for (int64_t i = 0; i < num_envs(); ++i) {
+    if (out.unstable[i]) continue;
+    if (kept != i) {
+      std::copy_n(&stage_.obs[i * obs_dim_], obs_dim_, &stage_.obs[kept * obs_dim_]);
+      std::copy_n(&stage_.next_obs[i * obs_dim_], obs_dim_, &stage_.next_obs[kept * obs_dim_]);
+      std::copy_n(&stage_.action[i * act_dim_], act_dim_, &stage_.action[kept * act_dim_]);
+      stage_.reward[kept] = stage_.reward[i];
+      stage_.terminated[kept] = stage_.terminated[i];
+      stage_.truncated[kept] = stage_.truncated[i];
+      stage_.fidelity[kept] = stage_.fidelity[i];
+    }
+    ++kept;
+  }
+  TransitionRows rows;
+  rows.n = kept;
+  rows.obs = stage_.obs.data();
+  rows.action = stage_.action.data();
+  rows.reward = stage_.reward.data();
+  rows.next_obs = stage_.next_obs.data();
+  rows.terminated = stage_.terminated.data();
+  rows.truncated = stage_.truncated.data();
+  rows.fidelity = stage_.fidelity.data();
+  replay->Add(rows);
+  if (kept != num_envs()) {  // restore the compacted fidelity ids
+    for (int64_t i = 0; i < num_envs(); ++i) stage_.fidelity[i] = static_cast<uint8_t>(envs_[i].fidelity);
+  }
+}
+
+void SimPool::Step(const double* actions, const StepOutputs& out, ObsType type,
+                   ReplayRing* replay) {
+  const bool stage = replay != nullptr;
   threads_.ParallelFor(num_envs(), [&](int64_t begin, int64_t end) {
     if (type == ObsType::kFloat64) {
-      StepRange<double>(begin, end, actions, out);
+      StepRange<double>(begin, end, actions, out, stage);
     } else {
-      StepRange<float>(begin, end, actions, out);
+      StepRange<float>(begin, end, actions, out, stage);
     }
   });
+  if (stage) StoreStaged(replay, out);
 }
 
 void SimPool::Reset(void* obs, ObsType type) {

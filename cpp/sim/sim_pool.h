@@ -17,6 +17,7 @@
 
 #include <mujoco/mujoco.h>
 
+#include "core/replay_ring.h"
 #include "core/thread_pool.h"
 #include "sim/fidelity.h"
 
@@ -74,8 +75,12 @@ class SimPool {
   void Seed(uint64_t seed);
   // Resets every environment; writes (n, obs_dim) observations.
   void Reset(void* obs, ObsType type);
-  // Steps every environment with actions (n, act_dim). No allocation.
-  void Step(const double* actions, const StepOutputs& out, ObsType type);
+  // Steps every environment with actions (n, act_dim). No allocation. With
+  // replay, also stores each step's transition (obs, action as given,
+  // reward, final obs, flags, fidelity id) in env order; unstable steps are
+  // not stored. replay must have this pool's obs_dim and act_dim.
+  void Step(const double* actions, const StepOutputs& out, ObsType type,
+            ReplayRing* replay = nullptr);
   // Copies (n, nq) positions and (n, nv) velocities.
   void GetState(double* qpos, double* qvel) const;
   // Sets the state as Gymnasium's set_state does (then mj_forward); writes obs.
@@ -101,7 +106,10 @@ class SimPool {
   };
 
   template <typename T>
-  void StepRange(int64_t begin, int64_t end, const double* actions, const StepOutputs& out);
+  void StepRange(int64_t begin, int64_t end, const double* actions, const StepOutputs& out,
+                 bool stage);
+  void StageTransition(int64_t i, const double* action, const StepOutputs& out);
+  void StoreStaged(ReplayRing* replay, const StepOutputs& out);
   template <typename T>
   void WriteObs(const mjData* d, T* row) const;
   void WriteObsRow(const mjData* d, void* obs, int64_t i, ObsType type) const;
@@ -112,6 +120,11 @@ class SimPool {
   std::vector<Fidelity> fidelities_;
   std::vector<Env> envs_;
   std::vector<double> action_low_, action_high_;
+  // Float32 rows of the transitions of one step, for Step(..., replay).
+  struct Staging {
+    std::vector<float> obs, action, reward, next_obs, terminated, truncated;
+    std::vector<uint8_t> fidelity;
+  } stage_;
   int obs_dim_ = 0, act_dim_ = 0, nq_ = 0, nv_ = 0;
   ThreadPool threads_;
 };

@@ -1,0 +1,265 @@
+// Bindings of ReplayRing: add, sample, sample_members, save and load.
+#include <pybind11/stl.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bind_util.h"
+#include "core/replay_ring.h"
+
+namespace py = pybind11;
+using mfhrl::ReplayConfig;
+using mfhrl::ReplayRing;
+using mfhrl::bind::CArray;
+using mfhrl::bind::CheckFinite;
+using mfhrl::bind::CheckShape;
+
+namespace mfhrl {
+namespace {
+
+const char* const kFields[] = {"obs",       "action",    "reward",   "next_obs",
+                               "terminated", "truncated", "fidelity", "mask"};
+
+// An output batch the ring reuses, with its validated destination pointers.
+struct Batch {
+  py::dict arrays;
+  SampleRows rows;
+};
+
+SampleRows Rows(const py::dict& batch, const std::vector<std::vector<py::ssize_t>>& shapes);
+
+// The ring plus the output batches it reuses, by (batch size, per member).
+struct PyReplayRing {
+  std::unique_ptr<ReplayRing> ring;
+  std::map<std::pair<int64_t, bool>, Batch> batches;
+
+  // Shapes of a batch's fields: lead = (n) or (L, n).
+  std::vector<std::vector<py::ssize_t>> Shapes(int64_t n, bool members) const {
+    const ReplayConfig& c = ring->config();
+    std::vector<py::ssize_t> lead = members ? std::vector<py::ssize_t>{c.num_members, n}
+                                            : std::vector<py::ssize_t>{n};
+    auto with = [&](std::vector<py::ssize_t> tail) {
+      std::vector<py::ssize_t> s = lead;
+      s.insert(s.end(), tail.begin(), tail.end());
+      return s;
+    };
+    return {with({c.obs_dim}), with({c.act_dim}), lead, with({c.obs_dim}),
+            lead,              lead,               lead, with({c.num_members})};
+  }
+
+  py::dict NewBatch(int64_t n, bool members) const {
+    const auto shapes = Shapes(n, members);
+    py::dict batch;
+    for (int f = 0; f < 6; ++f) batch[kFields[f]] = py::array_t<float>(shapes[f]);
+    batch["fidelity"] = py::array_t<uint8_t>(shapes[6]);
+    batch["mask"] = py::array_t<bool>(shapes[7]);
+    return batch;
+  }
+};
+
+// A destination array: exact dtype, C-contiguous, writeable, exact shape.
+template <typename T>
+T* Destination(const py::dict& out, const char* key, const std::vector<py::ssize_t>& shape) {
+  if (!out.contains(key)) throw py::value_error(std::string("out is missing '") + key + "'");
+  py::object value = out[key];
+  if (!py::isinstance<py::array>(value)) {
+    throw py::type_error(std::string("out['") + key + "'] must be a NumPy array");
+  }
+  py::array a = value.cast<py::array>();
+  if (!a.dtype().is(py::dtype::of<T>()) && !a.dtype().equal(py::dtype::of<T>())) {
+    throw py::type_error(std::string("out['") + key + "'] must have dtype " +
+                         py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
+                         py::str(a.dtype()).cast<std::string>());
+  }
+  if (!(a.flags() & py::array::c_style) || !a.writeable()) {
+    throw py::value_error(std::string("out['") + key + "'] must be C-contiguous and writeable");
+  }
+  bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(i) == shape[i];
+  if (!ok) throw py::value_error(std::string("out['") + key + "'] has the wrong shape");
+  return static_cast<T*>(a.mutable_data());
+}
+
+SampleRows Rows(const py::dict& batch, const std::vector<std::vector<py::ssize_t>>& shapes) {
+  SampleRows rows;
+  rows.obs = Destination<float>(batch, "obs", shapes[0]);
+  rows.action = Destination<float>(batch, "action", shapes[1]);
+  rows.reward = Destination<float>(batch, "reward", shapes[2]);
+  rows.next_obs = Destination<float>(batch, "next_obs", shapes[3]);
+  rows.terminated = Destination<float>(batch, "terminated", shapes[4]);
+  rows.truncated = Destination<float>(batch, "truncated", shapes[5]);
+  rows.fidelity = Destination<uint8_t>(batch, "fidelity", shapes[6]);
+  rows.mask = Destination<bool>(batch, "mask", shapes[7]);
+  return rows;
+}
+
+std::unique_ptr<std::vector<bool>> FidelitySet(const py::object& fidelities) {
+  if (fidelities.is_none()) return nullptr;
+  auto set = std::make_unique<std::vector<bool>>(ReplayRing::kNumFidelities, false);
+  for (const py::handle& h : fidelities) {
+    const int f = h.cast<int>();
+    if (f < 0 || f >= ReplayRing::kNumFidelities) {
+      throw py::value_error("fidelity ids are in [0, 256), got " + std::to_string(f));
+    }
+    (*set)[f] = true;
+  }
+  return set;
+}
+
+py::dict Sample(PyReplayRing& self, int64_t n, const py::object& fidelities, const py::object& out,
+                bool members) {
+  if (n < 1) throw py::value_error("batch_size must be >= 1, got " + std::to_string(n));
+  auto set = FidelitySet(fidelities);
+  py::dict batch;
+  SampleRows rows;
+  if (out.is_none()) {
+    auto key = std::make_pair(n, members);
+    auto it = self.batches.find(key);
+    if (it == self.batches.end()) {
+      py::dict arrays = self.NewBatch(n, members);
+      it = self.batches.emplace(key, Batch{arrays, Rows(arrays, self.Shapes(n, members))}).first;
+    }
+    batch = it->second.arrays;
+    rows = it->second.rows;
+  } else {
+    batch = out.cast<py::dict>();
+    rows = Rows(batch, self.Shapes(n, members));
+  }
+  {
+    py::gil_scoped_release release;
+    if (members) {
+      self.ring->SampleMembers(n, set.get(), rows);
+    } else {
+      self.ring->Sample(n, set.get(), rows);
+    }
+  }
+  return batch;
+}
+
+// Packs (n, L) booleans, or takes (n,) uint64 bit masks.
+std::vector<uint64_t> PackMasks(const py::array& mask, int64_t n, int members) {
+  std::vector<uint64_t> packed(n, 0);
+  if (mask.ndim() == 1 && mask.dtype().equal(py::dtype::of<uint64_t>())) {
+    if (mask.shape(0) != n) throw py::value_error("mask must have one row per transition");
+    auto bits = mask.cast<CArray<uint64_t>>();
+    for (int64_t i = 0; i < n; ++i) packed[i] = bits.data()[i];
+    return packed;
+  }
+  auto flags = mask.cast<CArray<bool>>();
+  CheckShape(flags, "mask", {n, members});
+  for (int64_t i = 0; i < n; ++i) {
+    for (int l = 0; l < members; ++l) packed[i] |= uint64_t{flags.data()[i * members + l]} << l;
+  }
+  return packed;
+}
+
+void Add(PyReplayRing& self, const CArray<float>& obs, const CArray<float>& action,
+         const CArray<float>& reward, const CArray<float>& next_obs,
+         const CArray<float>& terminated, const CArray<float>& truncated,
+         const CArray<int64_t>& fidelity, const py::object& mask) {
+  const ReplayConfig& c = self.ring->config();
+  const int64_t n = obs.ndim() > 0 ? obs.shape(0) : 0;
+  CheckShape(obs, "obs", {n, c.obs_dim});
+  CheckShape(action, "action", {n, c.act_dim});
+  CheckShape(reward, "reward", {n});
+  CheckShape(next_obs, "next_obs", {n, c.obs_dim});
+  CheckShape(terminated, "terminated", {n});
+  CheckShape(truncated, "truncated", {n});
+  CheckShape(fidelity, "fidelity", {n});
+  CheckFinite(obs, "obs", c.obs_dim);
+  CheckFinite(action, "action", c.act_dim);
+  CheckFinite(reward, "reward", 1);
+  CheckFinite(next_obs, "next_obs", c.obs_dim);
+  std::vector<uint8_t> ids(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t f = fidelity.data()[i];
+    if (f < 0 || f >= ReplayRing::kNumFidelities) {
+      throw py::value_error("fidelity ids are in [0, 256); row " + std::to_string(i) + " holds " +
+                            std::to_string(f));
+    }
+    ids[i] = static_cast<uint8_t>(f);
+  }
+  std::vector<uint64_t> masks;
+  if (!mask.is_none()) masks = PackMasks(py::array::ensure(mask), n, c.num_members);
+  TransitionRows rows;
+  rows.n = n;
+  rows.obs = obs.data();
+  rows.action = action.data();
+  rows.reward = reward.data();
+  rows.next_obs = next_obs.data();
+  rows.terminated = terminated.data();
+  rows.truncated = truncated.data();
+  rows.fidelity = ids.data();
+  rows.mask = masks.empty() ? nullptr : masks.data();
+  py::gil_scoped_release release;
+  self.ring->Add(rows);
+}
+
+}  // namespace
+
+ReplayRing* AsReplayRing(const py::object& replay) {
+  if (!py::isinstance<PyReplayRing>(replay)) {
+    throw py::type_error("replay must be a mfhrl_fast._core.ReplayRing");
+  }
+  return replay.cast<PyReplayRing&>().ring.get();
+}
+
+void BindReplayRing(py::module_& m) {
+  py::register_exception<std::out_of_range>(m, "EmptySampleError", PyExc_ValueError);
+  py::class_<PyReplayRing>(m, "ReplayRing")
+      .def(py::init([](int64_t capacity, int obs_dim, int act_dim, int num_members,
+                       double mask_prob, uint64_t seed, int num_threads) {
+             ReplayConfig c{capacity, obs_dim, act_dim, num_members, mask_prob, seed, num_threads};
+             return PyReplayRing{std::make_unique<ReplayRing>(c), {}};
+           }),
+           py::kw_only(), py::arg("capacity"), py::arg("obs_dim"), py::arg("act_dim"),
+           py::arg("num_members") = 1, py::arg("mask_prob") = 0.5, py::arg("seed") = 0,
+           py::arg("num_threads") = 1)
+      .def_property_readonly("capacity", [](const PyReplayRing& r) { return r.ring->config().capacity; })
+      .def_property_readonly("obs_dim", [](const PyReplayRing& r) { return r.ring->config().obs_dim; })
+      .def_property_readonly("act_dim", [](const PyReplayRing& r) { return r.ring->config().act_dim; })
+      .def_property_readonly("num_members", [](const PyReplayRing& r) { return r.ring->config().num_members; })
+      .def_property_readonly("mask_prob", [](const PyReplayRing& r) { return r.ring->config().mask_prob; })
+      .def_property_readonly("num_threads", [](const PyReplayRing& r) { return r.ring->config().num_threads; })
+      .def_property_readonly("total_added", [](const PyReplayRing& r) { return r.ring->total_added(); })
+      .def("__len__", [](const PyReplayRing& r) { return r.ring->size(); })
+      .def("member_count", [](const PyReplayRing& r, int member, const py::object& fidelities) {
+             if (member < 0 || member >= r.ring->config().num_members) {
+               throw py::value_error("member must be in [0, num_members)");
+             }
+             auto set = FidelitySet(fidelities);
+             return r.ring->MemberCount(member, set.get());
+           }, py::arg("member"), py::arg("fidelities") = py::none())
+      .def("add", &Add, py::kw_only(), py::arg("obs"), py::arg("action"), py::arg("reward"),
+           py::arg("next_obs"), py::arg("terminated"), py::arg("truncated"), py::arg("fidelity"),
+           py::arg("mask") = py::none())
+      .def("sample", [](PyReplayRing& r, int64_t n, const py::object& fidelities, const py::object& out) {
+             return Sample(r, n, fidelities, out, false);
+           }, py::arg("batch_size"), py::kw_only(), py::arg("fidelities") = py::none(),
+           py::arg("out") = py::none())
+      .def("sample_members", [](PyReplayRing& r, int64_t n, const py::object& fidelities, const py::object& out) {
+             return Sample(r, n, fidelities, out, true);
+           }, py::arg("batch_size"), py::kw_only(), py::arg("fidelities") = py::none(),
+           py::arg("out") = py::none())
+      .def("empty_batch", [](const PyReplayRing& r, int64_t n, bool members) {
+             if (n < 1) throw py::value_error("batch_size must be >= 1");
+             return r.NewBatch(n, members);
+           }, py::arg("batch_size"), py::kw_only(), py::arg("members") = false)
+      .def("save", [](const PyReplayRing& r, const std::string& path) {
+             py::gil_scoped_release release;
+             r.ring->Save(path);
+           }, py::arg("path"))
+      .def_static("load", [](const std::string& path, int num_threads) {
+             std::unique_ptr<ReplayRing> ring;
+             {
+               py::gil_scoped_release release;
+               ring = std::make_unique<ReplayRing>(ReplayRing::Load(path, num_threads));
+             }
+             return PyReplayRing{std::move(ring), {}};
+           }, py::arg("path"), py::kw_only(), py::arg("num_threads") = 1);
+}
+
+}  // namespace mfhrl
