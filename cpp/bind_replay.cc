@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@ using mfhrl::ReplayRing;
 using mfhrl::bind::CArray;
 using mfhrl::bind::CheckFinite;
 using mfhrl::bind::CheckShape;
+using mfhrl::bind::ReleaseAndLock;
 
 namespace mfhrl {
 namespace {
@@ -35,6 +37,7 @@ SampleRows Rows(const py::dict& batch, const std::vector<std::vector<py::ssize_t
 struct PyReplayRing {
   std::unique_ptr<ReplayRing> ring;
   std::map<std::pair<int64_t, bool>, Batch> batches;
+  std::unique_ptr<std::mutex> mutex = std::make_unique<std::mutex>();
 
   // Shapes of a batch's fields: lead = (n) or (L, n).
   std::vector<std::vector<py::ssize_t>> Shapes(int64_t n, bool members) const {
@@ -129,7 +132,7 @@ py::dict Sample(PyReplayRing& self, int64_t n, const py::object& fidelities, con
     rows = Rows(batch, self.Shapes(n, members));
   }
   {
-    py::gil_scoped_release release;
+    ReleaseAndLock guard(*self.mutex);
     if (members) {
       self.ring->SampleMembers(n, set.get(), rows);
     } else {
@@ -194,17 +197,18 @@ void Add(PyReplayRing& self, const CArray<float>& obs, const CArray<float>& acti
   rows.truncated = truncated.data();
   rows.fidelity = ids.data();
   rows.mask = masks.empty() ? nullptr : masks.data();
-  py::gil_scoped_release release;
+  ReleaseAndLock guard(*self.mutex);
   self.ring->Add(rows);
 }
 
 }  // namespace
 
-ReplayRing* AsReplayRing(const py::object& replay) {
+RingRef AsReplayRing(const py::object& replay) {
   if (!py::isinstance<PyReplayRing>(replay)) {
-    throw py::type_error("replay must be a mfhrl_fast._core.ReplayRing");
+    throw py::type_error("replay must be a mfhrl_fast ReplayRing");
   }
-  return replay.cast<PyReplayRing&>().ring.get();
+  PyReplayRing& r = replay.cast<PyReplayRing&>();
+  return RingRef{r.ring.get(), r.mutex.get()};
 }
 
 void BindReplayRing(py::module_& m) {
@@ -213,7 +217,7 @@ void BindReplayRing(py::module_& m) {
       .def(py::init([](int64_t capacity, int obs_dim, int act_dim, int num_members,
                        double mask_prob, uint64_t seed, int num_threads) {
              ReplayConfig c{capacity, obs_dim, act_dim, num_members, mask_prob, seed, num_threads};
-             return PyReplayRing{std::make_unique<ReplayRing>(c), {}};
+             return PyReplayRing{std::make_unique<ReplayRing>(c), {}, std::make_unique<std::mutex>()};
            }),
            py::kw_only(), py::arg("capacity"), py::arg("obs_dim"), py::arg("act_dim"),
            py::arg("num_members") = 1, py::arg("mask_prob") = 0.5, py::arg("seed") = 0,
@@ -249,7 +253,7 @@ void BindReplayRing(py::module_& m) {
              return r.NewBatch(n, members);
            }, py::arg("batch_size"), py::kw_only(), py::arg("members") = false)
       .def("save", [](const PyReplayRing& r, const std::string& path) {
-             py::gil_scoped_release release;
+             ReleaseAndLock guard(*r.mutex);
              r.ring->Save(path);
            }, py::arg("path"))
       .def_static("load", [](const std::string& path, int num_threads) {
@@ -258,7 +262,7 @@ void BindReplayRing(py::module_& m) {
                py::gil_scoped_release release;
                ring = std::make_unique<ReplayRing>(ReplayRing::Load(path, num_threads));
              }
-             return PyReplayRing{std::move(ring), {}};
+             return PyReplayRing{std::move(ring), {}, std::make_unique<std::mutex>()};
            }, py::arg("path"), py::kw_only(), py::arg("num_threads") = 1);
 }
 

@@ -2,6 +2,7 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ using mfhrl::SimPool;
 using mfhrl::bind::CArray;
 using mfhrl::bind::CheckFinite;
 using mfhrl::bind::CheckShape;
+using mfhrl::bind::ReleaseAndLock;
 
 namespace {
 
@@ -26,6 +28,7 @@ namespace {
 struct PySimPool {
   std::unique_ptr<SimPool> pool;
   ObsType obs_type;
+  std::unique_ptr<std::mutex> mutex = std::make_unique<std::mutex>();
 
   py::array NewObs() const {
     const std::vector<py::ssize_t> shape{pool->num_envs(), pool->obs_dim()};
@@ -42,9 +45,17 @@ ObsType ParseObsDtype(const py::object& dtype) {
                        py::str(dt).cast<std::string>());
 }
 
-py::tuple Step(PySimPool& self, const CArray<double>& actions, const py::object& replay) {
+py::tuple Step(PySimPool& self, const py::array& raw_actions, const py::object& replay) {
   SimPool& pool = *self.pool;
-  mfhrl::ReplayRing* ring = replay.is_none() ? nullptr : mfhrl::AsReplayRing(replay);
+  const char kind = raw_actions.dtype().kind();
+  if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b') {
+    throw py::type_error("actions must be a real numeric array, got dtype " +
+                         py::str(raw_actions.dtype()).cast<std::string>());
+  }
+  const auto actions = CArray<double>::ensure(raw_actions);
+  const mfhrl::RingRef ref = replay.is_none() ? mfhrl::RingRef{nullptr, nullptr}
+                                              : mfhrl::AsReplayRing(replay);
+  mfhrl::ReplayRing* ring = ref.ring;
   if (ring && (ring->config().obs_dim != pool.obs_dim() || ring->config().act_dim != pool.act_dim())) {
     throw py::value_error("replay has obs_dim " + std::to_string(ring->config().obs_dim) +
                           " and act_dim " + std::to_string(ring->config().act_dim) +
@@ -68,8 +79,13 @@ py::tuple Step(PySimPool& self, const CArray<double>& actions, const py::object&
   out.episode_return = episode_return.mutable_data();
   out.episode_length = episode_length.mutable_data();
   {
-    py::gil_scoped_release release;
-    pool.Step(actions.data(), out, self.obs_type, ring);
+    ReleaseAndLock guard(*self.mutex);
+    if (ring) {
+      std::lock_guard<std::mutex> ring_lock(*ref.mutex);
+      pool.Step(actions.data(), out, self.obs_type, ring);
+    } else {
+      pool.Step(actions.data(), out, self.obs_type, nullptr);
+    }
   }
   py::dict info;
   info["final_obs"] = final_obs;
@@ -125,7 +141,7 @@ void BindSimPool(py::module_& m) {
              c.frame_skip = frame_skip;
              c.reset_noise_scale = reset_noise_scale;
              const ObsType type = ParseObsDtype(obs_dtype);
-             return PySimPool{std::make_unique<SimPool>(std::move(c)), type};
+             return PySimPool{std::make_unique<SimPool>(std::move(c)), type, std::make_unique<std::mutex>()};
            }),
            py::kw_only(), py::arg("xml_path"), py::arg("fidelities"), py::arg("fidelity_ids"),
            py::arg("num_threads") = 1, py::arg("seed") = 0, py::arg("max_episode_steps") = 1000,
@@ -149,11 +165,14 @@ void BindSimPool(py::module_& m) {
         }
         return py::make_tuple(low, high);
       })
-      .def("seed", [](PySimPool& p, uint64_t seed) { p.pool->Seed(seed); }, py::arg("seed"))
+      .def("seed", [](PySimPool& p, uint64_t seed) {
+        ReleaseAndLock guard(*p.mutex);
+        p.pool->Seed(seed);
+      }, py::arg("seed"))
       .def("reset", [](PySimPool& p) {
         py::array obs = p.NewObs();
         void* dst = obs.mutable_data();
-        py::gil_scoped_release release;
+        ReleaseAndLock guard(*p.mutex);
         p.pool->Reset(dst, p.obs_type);
         return obs;
       })
@@ -161,7 +180,12 @@ void BindSimPool(py::module_& m) {
       .def("get_state", [](const PySimPool& p) {
         py::array_t<double> qpos({p.pool->num_envs(), p.pool->nq()});
         py::array_t<double> qvel({p.pool->num_envs(), p.pool->nv()});
-        p.pool->GetState(qpos.mutable_data(), qvel.mutable_data());
+        double* qpos_out = qpos.mutable_data();
+        double* qvel_out = qvel.mutable_data();
+        {
+          ReleaseAndLock guard(*p.mutex);
+          p.pool->GetState(qpos_out, qvel_out);
+        }
         return py::make_tuple(qpos, qvel);
       })
       .def("set_state", [](PySimPool& p, const CArray<double>& qpos, const CArray<double>& qvel) {
@@ -171,13 +195,17 @@ void BindSimPool(py::module_& m) {
         CheckFinite(qvel, "qvel", p.pool->nv());
         py::array obs = p.NewObs();
         void* dst = obs.mutable_data();
-        py::gil_scoped_release release;
+        ReleaseAndLock guard(*p.mutex);
         p.pool->SetState(qpos.data(), qvel.data(), dst, p.obs_type);
         return obs;
       }, py::arg("qpos"), py::arg("qvel"))
       .def("applied_actions", [](const PySimPool& p) {
         py::array_t<double> ctrl({p.pool->num_envs(), p.pool->act_dim()});
-        p.pool->GetAppliedActions(ctrl.mutable_data());
+        double* dst = ctrl.mutable_data();
+        {
+          ReleaseAndLock guard(*p.mutex);
+          p.pool->GetAppliedActions(dst);
+        }
         return ctrl;
       });
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <type_traits>
 #include <string>
 #include <vector>
@@ -64,11 +65,27 @@ inline void CheckFinite(const CArray<T>& a, const char* name, int row_size) {
   }
 }
 
+// Releases the GIL, then takes an object's mutex, so that Python threads
+// sharing a pool or a ring run its batched calls one at a time.
+class ReleaseAndLock {
+ public:
+  explicit ReleaseAndLock(std::mutex& mutex) : lock_(mutex) {}
+
+ private:
+  py::gil_scoped_release release_;  // declared first: released before locking
+  std::lock_guard<std::mutex> lock_;
+};
+
 }  // namespace bind
 
 class ReplayRing;
-// The C++ ring of a Python _core.ReplayRing; TypeError for anything else.
-ReplayRing* AsReplayRing(const pybind11::object& replay);
+// The C++ ring of a Python _core.ReplayRing and the mutex guarding it;
+// TypeError for anything else.
+struct RingRef {
+  ReplayRing* ring;
+  std::mutex* mutex;
+};
+RingRef AsReplayRing(const pybind11::object& replay);
 
 void BindFidelitySpec(pybind11::module_& m);
 void BindReplayRing(pybind11::module_& m);

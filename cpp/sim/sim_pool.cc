@@ -78,6 +78,7 @@ SimPool::SimPool(PoolConfig config) : config_(std::move(config)), threads_(confi
     env.data = mj_makeData(fidelities_[env.fidelity].model);
     if (!env.data) throw std::runtime_error("MuJoCo could not allocate mjData");
     env.last_obs.assign(obs_dim_, 0.0);
+    env.applied.assign(act_dim_, 0.0);
   }
   const size_t n = envs_.size();
   stage_.obs.resize(n * obs_dim_);
@@ -150,7 +151,8 @@ void SimPool::StepRange(int64_t begin, int64_t end, const double* actions,
     }
     const double noise = f.spec.action_noise_std;
     for (int j = 0; j < act_dim_; ++j) {
-      d->ctrl[j] = noise > 0.0 ? a[j] + noise * env.normal(env.rng) : a[j];
+      // Kept apart from d->ctrl, which an auto-reset clears.
+      env.applied[j] = d->ctrl[j] = noise > 0.0 ? a[j] + noise * env.normal(env.rng) : a[j];
     }
     const int warnings_before = TotalWarnings(d);
     const double x_before = d->qpos[0];
@@ -267,7 +269,9 @@ void SimPool::SetState(const double* qpos, const double* qvel, void* obs, ObsTyp
 }
 
 void SimPool::GetAppliedActions(double* ctrl) const {
-  for (size_t i = 0; i < envs_.size(); ++i) mju_copy(ctrl + i * act_dim_, envs_[i].data->ctrl, act_dim_);
+  for (size_t i = 0; i < envs_.size(); ++i) {
+    std::copy(envs_[i].applied.begin(), envs_[i].applied.end(), ctrl + i * act_dim_);
+  }
 }
 
 }  // namespace mfhrl

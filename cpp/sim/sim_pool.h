@@ -103,6 +103,7 @@ class SimPool {
     std::mt19937_64 rng;
     std::normal_distribution<double> normal;
     std::vector<double> last_obs;  // the obs before this step, for unstable steps
+    std::vector<double> applied;   // the controls of the last step, noise included
   };
 
   template <typename T>
