@@ -1,6 +1,7 @@
 // Bindings of ReplayRing: add, sample, sample_members, save and load.
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@ using mfhrl::ReplayRing;
 using mfhrl::bind::CArray;
 using mfhrl::bind::CheckFinite;
 using mfhrl::bind::CheckShape;
+using mfhrl::bind::Numeric;
 using mfhrl::bind::ReleaseAndLock;
 
 namespace mfhrl {
@@ -25,16 +27,25 @@ namespace {
 const char* const kFields[] = {"obs",       "action",    "reward",   "next_obs",
                                "terminated", "truncated", "fidelity", "mask"};
 
-// An output batch the ring reuses, with its validated destination pointers.
+// A batch's arrays in kFields order, holding the memory its rows point into.
 struct Batch {
-  py::dict arrays;
+  std::vector<py::array> arrays;
   SampleRows rows;
+
+  // A fresh dict of the arrays: editing it cannot free memory the ring writes.
+  py::dict AsDict() const {
+    py::dict d;
+    for (size_t f = 0; f < arrays.size(); ++f) d[kFields[f]] = arrays[f];
+    return d;
+  }
 };
 
-SampleRows Rows(const py::dict& batch, const std::vector<std::vector<py::ssize_t>>& shapes);
+Batch Validate(const py::dict& out, const std::vector<std::vector<py::ssize_t>>& shapes);
 
 // The ring plus the output batches it reuses, by (batch size, per member).
 struct PyReplayRing {
+  static constexpr size_t kMaxCachedBatches = 16;
+
   std::unique_ptr<ReplayRing> ring;
   std::map<std::pair<int64_t, bool>, Batch> batches;
   std::unique_ptr<std::mutex> mutex = std::make_unique<std::mutex>();
@@ -61,11 +72,21 @@ struct PyReplayRing {
     batch["mask"] = py::array_t<bool>(shapes[7]);
     return batch;
   }
+
+  // The reused batch of this size, made on first use.
+  const Batch& Cached(int64_t n, bool members) {
+    const auto key = std::make_pair(n, members);
+    auto it = batches.find(key);
+    if (it != batches.end()) return it->second;
+    if (batches.size() >= kMaxCachedBatches) batches.clear();
+    return batches.emplace(key, Validate(NewBatch(n, members), Shapes(n, members))).first->second;
+  }
 };
 
 // A destination array: exact dtype, C-contiguous, writeable, exact shape.
 template <typename T>
-T* Destination(const py::dict& out, const char* key, const std::vector<py::ssize_t>& shape) {
+T* Destination(const py::dict& out, const char* key, const std::vector<py::ssize_t>& shape,
+               std::vector<py::array>* keep) {
   if (!out.contains(key)) throw py::value_error(std::string("out is missing '") + key + "'");
   py::object value = out[key];
   if (!py::isinstance<py::array>(value)) {
@@ -83,26 +104,33 @@ T* Destination(const py::dict& out, const char* key, const std::vector<py::ssize
   bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
   for (size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(i) == shape[i];
   if (!ok) throw py::value_error(std::string("out['") + key + "'] has the wrong shape");
+  keep->push_back(a);
   return static_cast<T*>(a.mutable_data());
 }
 
-SampleRows Rows(const py::dict& batch, const std::vector<std::vector<py::ssize_t>>& shapes) {
-  SampleRows rows;
-  rows.obs = Destination<float>(batch, "obs", shapes[0]);
-  rows.action = Destination<float>(batch, "action", shapes[1]);
-  rows.reward = Destination<float>(batch, "reward", shapes[2]);
-  rows.next_obs = Destination<float>(batch, "next_obs", shapes[3]);
-  rows.terminated = Destination<float>(batch, "terminated", shapes[4]);
-  rows.truncated = Destination<float>(batch, "truncated", shapes[5]);
-  rows.fidelity = Destination<uint8_t>(batch, "fidelity", shapes[6]);
-  rows.mask = Destination<bool>(batch, "mask", shapes[7]);
-  return rows;
+Batch Validate(const py::dict& out, const std::vector<std::vector<py::ssize_t>>& shapes) {
+  Batch b;
+  b.rows.obs = Destination<float>(out, "obs", shapes[0], &b.arrays);
+  b.rows.action = Destination<float>(out, "action", shapes[1], &b.arrays);
+  b.rows.reward = Destination<float>(out, "reward", shapes[2], &b.arrays);
+  b.rows.next_obs = Destination<float>(out, "next_obs", shapes[3], &b.arrays);
+  b.rows.terminated = Destination<float>(out, "terminated", shapes[4], &b.arrays);
+  b.rows.truncated = Destination<float>(out, "truncated", shapes[5], &b.arrays);
+  b.rows.fidelity = Destination<uint8_t>(out, "fidelity", shapes[6], &b.arrays);
+  b.rows.mask = Destination<bool>(out, "mask", shapes[7], &b.arrays);
+  return b;
 }
 
 std::unique_ptr<std::vector<bool>> FidelitySet(const py::object& fidelities) {
   if (fidelities.is_none()) return nullptr;
   auto set = std::make_unique<std::vector<bool>>(ReplayRing::kNumFidelities, false);
+  if (!py::isinstance<py::iterable>(fidelities) || py::isinstance<py::str>(fidelities)) {
+    throw py::type_error("fidelities must be an iterable of ints");
+  }
   for (const py::handle& h : fidelities) {
+    if (!py::isinstance<py::int_>(h) && !py::isinstance(h, py::module_::import("numpy").attr("integer"))) {
+      throw py::type_error("fidelities must be ints, got " + py::repr(h).cast<std::string>());
+    }
     const int f = h.cast<int>();
     if (f < 0 || f >= ReplayRing::kNumFidelities) {
       throw py::value_error("fidelity ids are in [0, 256), got " + std::to_string(f));
@@ -116,21 +144,11 @@ py::dict Sample(PyReplayRing& self, int64_t n, const py::object& fidelities, con
                 bool members) {
   if (n < 1) throw py::value_error("batch_size must be >= 1, got " + std::to_string(n));
   auto set = FidelitySet(fidelities);
-  py::dict batch;
-  SampleRows rows;
-  if (out.is_none()) {
-    auto key = std::make_pair(n, members);
-    auto it = self.batches.find(key);
-    if (it == self.batches.end()) {
-      py::dict arrays = self.NewBatch(n, members);
-      it = self.batches.emplace(key, Batch{arrays, Rows(arrays, self.Shapes(n, members))}).first;
-    }
-    batch = it->second.arrays;
-    rows = it->second.rows;
-  } else {
-    batch = out.cast<py::dict>();
-    rows = Rows(batch, self.Shapes(n, members));
-  }
+  // A copy holding references: its arrays stay alive while the GIL is
+  // released, whatever other threads do to the cache or to `out`.
+  const Batch batch = out.is_none() ? self.Cached(n, members)
+                                    : Validate(out.cast<py::dict>(), self.Shapes(n, members));
+  const SampleRows& rows = batch.rows;
   {
     ReleaseAndLock guard(*self.mutex);
     if (members) {
@@ -139,19 +157,21 @@ py::dict Sample(PyReplayRing& self, int64_t n, const py::object& fidelities, con
       self.ring->Sample(n, set.get(), rows);
     }
   }
-  return batch;
+  return out.is_none() ? batch.AsDict() : out.cast<py::dict>();
 }
 
 // Packs (n, L) booleans, or takes (n,) uint64 bit masks.
-std::vector<uint64_t> PackMasks(const py::array& mask, int64_t n, int members) {
+// Packs (n, L) booleans, or takes (n,) uint64 bit masks.
+std::vector<uint64_t> PackMasks(const py::object& mask, int64_t n, int members) {
   std::vector<uint64_t> packed(n, 0);
-  if (mask.ndim() == 1 && mask.dtype().equal(py::dtype::of<uint64_t>())) {
-    if (mask.shape(0) != n) throw py::value_error("mask must have one row per transition");
-    auto bits = mask.cast<CArray<uint64_t>>();
-    for (int64_t i = 0; i < n; ++i) packed[i] = bits.data()[i];
+  const py::array raw = py::array::ensure(mask);
+  if (raw && raw.ndim() == 1 && raw.dtype().equal(py::dtype::of<uint64_t>())) {
+    if (raw.shape(0) != n) throw py::value_error("mask must have one row per transition");
+    const auto bits = CArray<uint64_t>::ensure(raw);
+    std::copy_n(bits.data(), n, packed.data());
     return packed;
   }
-  auto flags = mask.cast<CArray<bool>>();
+  const auto flags = Numeric<bool>(mask, "mask", "bui");
   CheckShape(flags, "mask", {n, members});
   for (int64_t i = 0; i < n; ++i) {
     for (int l = 0; l < members; ++l) packed[i] |= uint64_t{flags.data()[i * members + l]} << l;
@@ -159,11 +179,27 @@ std::vector<uint64_t> PackMasks(const py::array& mask, int64_t n, int members) {
   return packed;
 }
 
-void Add(PyReplayRing& self, const CArray<float>& obs, const CArray<float>& action,
-         const CArray<float>& reward, const CArray<float>& next_obs,
-         const CArray<float>& terminated, const CArray<float>& truncated,
-         const CArray<int64_t>& fidelity, const py::object& mask) {
+void CheckFlags(const CArray<float>& a, const char* name) {
+  for (py::ssize_t i = 0; i < a.size(); ++i) {
+    if (a.data()[i] != 0.0f && a.data()[i] != 1.0f) {
+      throw py::value_error(std::string(name) + " must be 0 or 1; row " + std::to_string(i) +
+                            " holds " + std::to_string(a.data()[i]));
+    }
+  }
+}
+
+void Add(PyReplayRing& self, const py::object& obs_in, const py::object& action_in,
+         const py::object& reward_in, const py::object& next_obs_in,
+         const py::object& terminated_in, const py::object& truncated_in,
+         const py::object& fidelity_in, const py::object& mask) {
   const ReplayConfig& c = self.ring->config();
+  const auto obs = Numeric<float>(obs_in, "obs", "biuf");
+  const auto action = Numeric<float>(action_in, "action", "biuf");
+  const auto reward = Numeric<float>(reward_in, "reward", "biuf");
+  const auto next_obs = Numeric<float>(next_obs_in, "next_obs", "biuf");
+  const auto terminated = Numeric<float>(terminated_in, "terminated", "biuf");
+  const auto truncated = Numeric<float>(truncated_in, "truncated", "biuf");
+  const auto fidelity = Numeric<int64_t>(fidelity_in, "fidelity", "iu");
   const int64_t n = obs.ndim() > 0 ? obs.shape(0) : 0;
   CheckShape(obs, "obs", {n, c.obs_dim});
   CheckShape(action, "action", {n, c.act_dim});
@@ -176,6 +212,8 @@ void Add(PyReplayRing& self, const CArray<float>& obs, const CArray<float>& acti
   CheckFinite(action, "action", c.act_dim);
   CheckFinite(reward, "reward", 1);
   CheckFinite(next_obs, "next_obs", c.obs_dim);
+  CheckFlags(terminated, "terminated");
+  CheckFlags(truncated, "truncated");
   std::vector<uint8_t> ids(n);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t f = fidelity.data()[i];
@@ -186,7 +224,7 @@ void Add(PyReplayRing& self, const CArray<float>& obs, const CArray<float>& acti
     ids[i] = static_cast<uint8_t>(f);
   }
   std::vector<uint64_t> masks;
-  if (!mask.is_none()) masks = PackMasks(py::array::ensure(mask), n, c.num_members);
+  if (!mask.is_none()) masks = PackMasks(mask, n, c.num_members);
   TransitionRows rows;
   rows.n = n;
   rows.obs = obs.data();
@@ -228,13 +266,20 @@ void BindReplayRing(py::module_& m) {
       .def_property_readonly("num_members", [](const PyReplayRing& r) { return r.ring->config().num_members; })
       .def_property_readonly("mask_prob", [](const PyReplayRing& r) { return r.ring->config().mask_prob; })
       .def_property_readonly("num_threads", [](const PyReplayRing& r) { return r.ring->config().num_threads; })
-      .def_property_readonly("total_added", [](const PyReplayRing& r) { return r.ring->total_added(); })
-      .def("__len__", [](const PyReplayRing& r) { return r.ring->size(); })
+      .def_property_readonly("total_added", [](const PyReplayRing& r) {
+        std::lock_guard<std::mutex> lock(*r.mutex);  // the holder never waits for the GIL
+        return r.ring->total_added();
+      })
+      .def("__len__", [](const PyReplayRing& r) {
+        std::lock_guard<std::mutex> lock(*r.mutex);
+        return r.ring->size();
+      })
       .def("member_count", [](const PyReplayRing& r, int member, const py::object& fidelities) {
              if (member < 0 || member >= r.ring->config().num_members) {
                throw py::value_error("member must be in [0, num_members)");
              }
              auto set = FidelitySet(fidelities);
+             std::lock_guard<std::mutex> lock(*r.mutex);
              return r.ring->MemberCount(member, set.get());
            }, py::arg("member"), py::arg("fidelities") = py::none())
       .def("add", &Add, py::kw_only(), py::arg("obs"), py::arg("action"), py::arg("reward"),

@@ -45,14 +45,9 @@ ObsType ParseObsDtype(const py::object& dtype) {
                        py::str(dt).cast<std::string>());
 }
 
-py::tuple Step(PySimPool& self, const py::array& raw_actions, const py::object& replay) {
+py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object& replay) {
   SimPool& pool = *self.pool;
-  const char kind = raw_actions.dtype().kind();
-  if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b') {
-    throw py::type_error("actions must be a real numeric array, got dtype " +
-                         py::str(raw_actions.dtype()).cast<std::string>());
-  }
-  const auto actions = CArray<double>::ensure(raw_actions);
+  const auto actions = mfhrl::bind::Numeric<double>(raw_actions, "actions", "biuf");
   const mfhrl::RingRef ref = replay.is_none() ? mfhrl::RingRef{nullptr, nullptr}
                                               : mfhrl::AsReplayRing(replay);
   mfhrl::ReplayRing* ring = ref.ring;

@@ -37,6 +37,21 @@ inline void CheckShape(const CArray<T>& a, const char* name, std::vector<py::ssi
                         ", got " + show(a.shape(), a.shape() + a.ndim()));
 }
 
+// value as a C-contiguous T array (converted when needed), after checking
+// that its NumPy dtype kind is one of `kinds` ('b'ool, 'i'nt, 'u'int,
+// 'f'loat): TypeError for strings, objects or complex numbers.
+template <typename T>
+inline CArray<T> Numeric(const py::handle& value, const char* name, const char* kinds) {
+  const py::array a = py::array::ensure(value);
+  if (!a) throw py::type_error(std::string(name) + " must be array-like");
+  const char kind = a.dtype().kind();
+  if (!std::strchr(kinds, kind)) {
+    throw py::type_error(std::string(name) + " has dtype " + py::str(a.dtype()).cast<std::string>() +
+                         "; expected one of the kinds '" + kinds + "' (b=bool, i/u=int, f=float)");
+  }
+  return CArray<T>::ensure(a);
+}
+
 // True when any of x[0..n) is NaN or +-Inf: an all-ones exponent. Integer
 // tests, so the compiler vectorises the scan (it cannot reorder float math).
 template <typename T>

@@ -111,6 +111,8 @@ class ReplayRing:
         """
         n = np.shape(obs)[0] if np.ndim(obs) else 0
         if np.ndim(fidelity) == 0:
+            if not isinstance(fidelity, int | np.integer) or isinstance(fidelity, bool):
+                raise TypeError(f"fidelity must be an int or an array of ints, got {fidelity!r}")
             fidelity = np.full(n, fidelity, dtype=np.int64)
         self._ring.add(
             obs=obs,

@@ -131,6 +131,8 @@ class SimPool:
         """
         if replay is None:
             return self._pool.step(actions)
+        if not isinstance(replay, ReplayRing):
+            raise TypeError(f"replay must be a mfhrl_fast.ReplayRing, got {type(replay).__name__}")
         return self._pool.step(actions, replay=replay._ring)
 
     def get_state(self) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,10 @@
 // rows of each field, then an FNV-1a 64 checksum of every byte before it.
 // The slot queues are rebuilt oldest first, which is the order they had, so
 // sampling after Load continues exactly as it would have without the save.
+#include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <vector>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,11 +22,19 @@ namespace {
 
 constexpr char kMagic[8] = {'M', 'F', 'H', 'R', 'L', 'R', 'B', '1'};
 
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+
+uint64_t Fnv1a(uint64_t hash, const void* data, size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < bytes; ++i) hash = (hash ^ p[i]) * 1099511628211ull;
+  return hash;
+}
+
 class HashedWriter {
  public:
   explicit HashedWriter(std::ofstream& out) : out_(out) {}
   void Write(const void* data, size_t bytes) {
-    Hash(data, bytes);
+    hash_ = Fnv1a(hash_, data, bytes);
     out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
   }
   template <typename T>
@@ -31,25 +42,19 @@ class HashedWriter {
   uint64_t hash() const { return hash_; }
 
  private:
-  void Hash(const void* data, size_t bytes) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < bytes; ++i) hash_ = (hash_ ^ p[i]) * 1099511628211ull;
-  }
   std::ofstream& out_;
-  uint64_t hash_ = 14695981039346656037ull;
+  uint64_t hash_ = kFnvOffset;
 };
 
-class HashedReader {
+class Reader {
  public:
-  HashedReader(std::ifstream& in, std::string path) : in_(in), path_(std::move(path)) {}
+  Reader(std::ifstream& in, std::string path) : in_(in), path_(std::move(path)) {}
   void Read(void* data, size_t bytes, const char* what) {
     in_.read(static_cast<char*>(data), static_cast<std::streamsize>(bytes));
     if (static_cast<size_t>(in_.gcount()) != bytes) {
       throw std::runtime_error("ReplayRing file '" + path_ + "' is truncated (while reading " +
                                what + ")");
     }
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < bytes; ++i) hash_ = (hash_ ^ p[i]) * 1099511628211ull;
   }
   template <typename T>
   T Get(const char* what) {
@@ -57,17 +62,32 @@ class HashedReader {
     Read(&value, sizeof(T), what);
     return value;
   }
-  uint64_t hash() const { return hash_; }
-  const std::string& path() const { return path_; }
 
  private:
   std::ifstream& in_;
   std::string path_;
-  uint64_t hash_ = 14695981039346656037ull;
 };
 
 [[noreturn]] void Corrupt(const std::string& path, const std::string& why) {
   throw std::runtime_error("ReplayRing file '" + path + "' is corrupt: " + why);
+}
+
+// Checks the trailing checksum against every byte before it, before the
+// header is trusted with any allocation.
+void VerifyChecksum(std::ifstream& in, const std::string& path, uint64_t file_size) {
+  if (file_size < sizeof(kMagic) + 8) Corrupt(path, "too short to be a ReplayRing file (truncated?)");
+  std::vector<char> chunk(1 << 20);
+  uint64_t hash = kFnvOffset, left = file_size - 8;
+  while (left > 0) {
+    const size_t bytes = static_cast<size_t>(std::min<uint64_t>(left, chunk.size()));
+    in.read(chunk.data(), static_cast<std::streamsize>(bytes));
+    hash = Fnv1a(hash, chunk.data(), bytes);
+    left -= bytes;
+  }
+  uint64_t stored = 0;
+  in.read(reinterpret_cast<char*>(&stored), sizeof(stored));
+  if (!in || stored != hash) Corrupt(path, "checksum mismatch (the file is damaged or truncated)");
+  in.seekg(0);
 }
 
 }  // namespace
@@ -105,17 +125,29 @@ void ReplayRing::Save(const std::string& path) const {
     const uint64_t checksum = w.hash();
     out.write(reinterpret_cast<const char*>(&checksum), sizeof(checksum));
     out.flush();
-    if (!out) throw std::runtime_error("error while writing '" + tmp + "'");
+    if (!out) {
+      out.close();
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      throw std::runtime_error("error while writing '" + tmp + "'");
+    }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error("cannot move '" + tmp + "' to '" + path + "': " + ec.message());
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw std::runtime_error("cannot move '" + tmp + "' to '" + path + "': " + ec.message());
+  }
 }
 
 ReplayRing ReplayRing::Load(const std::string& path, int num_threads) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open ReplayRing file '" + path + "'");
-  HashedReader r(in, path);
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::file_size(path, ec);
+  if (!in || ec) throw std::runtime_error("cannot open ReplayRing file '" + path + "'");
+  VerifyChecksum(in, path, file_size);
+  Reader r(in, path);
   char magic[sizeof(kMagic)];
   r.Read(magic, sizeof(magic), "the magic number");
   if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) Corrupt(path, "not a ReplayRing file");
@@ -133,17 +165,22 @@ ReplayRing ReplayRing::Load(const std::string& path, int num_threads) {
   config.mask_prob = r.Get<double>("mask_prob");
   config.seed = r.Get<uint64_t>("the seed");
   config.num_threads = num_threads;
-  // Check the sizes against the file's length before allocating anything.
   const uint64_t rng_len = r.Get<uint64_t>("the generator state");
+  // The file's length must be exactly what the header describes.
   const uint64_t stored = total < static_cast<uint64_t>(config.capacity) ? total : config.capacity;
-  const uint64_t file_size = std::filesystem::file_size(path);
   const uint64_t row_bytes = 4ull * (2 * config.obs_dim + config.act_dim + 3) + 1 + 8;
-  if (config.capacity < 1 || config.obs_dim < 1 || config.act_dim < 1 || rng_len > 1 << 16 ||
-      stored * row_bytes + rng_len > file_size) {
-    Corrupt(path, "its header does not match its length of " + std::to_string(file_size) +
-                      " bytes");
+  const uint64_t header_bytes = sizeof(kMagic) + 4 * 4 + 8 * 5;
+  if (config.capacity < 1 || config.obs_dim < 1 || config.act_dim < 1 || rng_len > (1 << 16) ||
+      header_bytes + rng_len + stored * row_bytes + 8 != file_size) {
+    Corrupt(path, "its header does not match its length of " + std::to_string(file_size) + " bytes");
   }
-  ReplayRing ring(config);  // validates the remaining fields
+  std::unique_ptr<ReplayRing> made;
+  try {
+    made = std::make_unique<ReplayRing>(config);  // validates the remaining fields
+  } catch (const std::invalid_argument& e) {
+    Corrupt(path, e.what());
+  }
+  ReplayRing& ring = *made;
   std::string rng_state(rng_len, '\0');
   r.Read(rng_state.data(), rng_len, "the generator state");
   std::istringstream(rng_state) >> ring.rng_;
@@ -157,17 +194,13 @@ ReplayRing ReplayRing::Load(const std::string& path, int num_threads) {
   r.Read(ring.truncated_.data(), sizeof(float) * n, "truncated");
   r.Read(ring.fidelity_.data(), n, "fidelity");
   r.Read(ring.mask_.data(), sizeof(uint64_t) * n, "mask");
-  const uint64_t expected = r.hash();
-  uint64_t checksum = 0;
-  in.read(reinterpret_cast<char*>(&checksum), sizeof(checksum));
-  if (in.gcount() != sizeof(checksum)) Corrupt(path, "the checksum is missing (truncated file)");
-  if (checksum != expected) Corrupt(path, "checksum mismatch");
-  if (in.peek() != std::char_traits<char>::eof()) Corrupt(path, "trailing bytes after the checksum");
   for (size_t i = 0; i < n; ++i) {
-    if (ring.mask_[i] >> ring.members_ && ring.members_ < 64) Corrupt(path, "a mask has bits past num_members");
+    if (ring.members_ < 64 && (ring.mask_[i] >> ring.members_) != 0) {
+      Corrupt(path, "a mask has bits past num_members");
+    }
   }
   ring.Relink();
-  return ring;
+  return std::move(ring);
 }
 
 }  // namespace mfhrl
