@@ -20,7 +20,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mfhrl_fast import bench_sim
+from mfhrl_fast.benchmarks import sim_systems
+from mfhrl_fast.benchmarks.sim_common import UNIT, System, make_actions, single_env_actions
+from mfhrl_fast.benchmarks.sim_compare import TARGETS, compare
+from mfhrl_fast.benchmarks.sim_table import format_table
 
 NUM_ENVS = 64
 """Environments of the batched rows (group sim-64)."""
@@ -37,19 +40,19 @@ SINGLE_ROUNDS = 10
 @pytest.fixture(scope="module")
 def actions() -> np.ndarray:
     """(STEPS, NUM_ENVS, 6) uniform actions in [-1, 1], made once for every system."""
-    return bench_sim.make_actions(STEPS, NUM_ENVS, seed=0)
+    return make_actions(STEPS, NUM_ENVS, seed=0)
 
 
 @pytest.fixture(scope="module")
 def single_actions(actions: np.ndarray) -> np.ndarray:
     """The same actions as one environment's sequence, (STEPS * NUM_ENVS, 1, 6)."""
-    return bench_sim.single_env_actions(actions)
+    return single_env_actions(actions)
 
 
-def _record(benchmark, system: bench_sim.System, env_steps_per_call: int) -> None:
+def _record(benchmark, system: System, env_steps_per_call: int) -> None:
     info = benchmark.extra_info
     info.update(
-        unit=bench_sim.UNIT,
+        unit=UNIT,
         system=system.label,
         num_envs=system.num_envs,
         num_threads=system.num_threads,
@@ -61,52 +64,55 @@ def _record(benchmark, system: bench_sim.System, env_steps_per_call: int) -> Non
         info["env_steps_per_sec_best"] = env_steps_per_call / stats.min
 
 
-def _bench_step(benchmark, system: bench_sim.System) -> None:
-    """One pool-step per round (0.8-3 ms here); setup hands each round the next actions."""
+def _bench(benchmark, system: System, env_steps_per_call: int, fn, **pedantic: Any) -> None:
+    """Verify the system, time ``fn`` with benchmark.pedantic, check its output, record."""
     with system:
         system.verify()
-        rows = itertools.cycle(system.actions)
-        out = benchmark.pedantic(
-            system.step,
-            setup=lambda: ((next(rows),), {}),
-            rounds=ROUNDS,
-            warmup_rounds=WARMUP_ROUNDS,
-        )
+        out = benchmark.pedantic(fn, **pedantic)
         system.check(out)
-        _record(benchmark, system, system.num_envs)
+        _record(benchmark, system, env_steps_per_call)
 
 
-def _cycling(system: bench_sim.System) -> Callable[[], Any]:
+def _bench_step(benchmark, system: System) -> None:
+    """One pool-step per round (0.8-3 ms here); setup hands each round the next actions."""
+    rows = itertools.cycle(system.actions)
+    _bench(
+        benchmark,
+        system,
+        system.num_envs,
+        system.step,
+        setup=lambda: ((next(rows),), {}),
+        rounds=ROUNDS,
+        warmup_rounds=WARMUP_ROUNDS,
+    )
+
+
+def _cycling(system: System) -> Callable[[], Any]:
     """A no-argument step over the system's actions in turn, for looped timing."""
     rows = itertools.cycle(system.actions)
     step = system.step
     return lambda: step(next(rows))
 
 
-def _bench_single_step(benchmark, system: bench_sim.System) -> None:
-    with system:
-        system.verify()
-        out = benchmark.pedantic(
-            _cycling(system),
-            rounds=SINGLE_ROUNDS,
-            warmup_rounds=1,
-            iterations=SINGLE_ITERATIONS,
-        )
-        system.check(out)
-        _record(benchmark, system, 1)
+def _bench_single_step(benchmark, system: System) -> None:
+    _bench(
+        benchmark,
+        system,
+        1,
+        _cycling(system),
+        rounds=SINGLE_ROUNDS,
+        warmup_rounds=1,
+        iterations=SINGLE_ITERATIONS,
+    )
 
 
-def _bench_rollout(benchmark, system: bench_sim.RolloutSystem) -> None:
+def _bench_rollout(benchmark, system: sim_systems.RolloutSystem) -> None:
     """A whole open-loop rollout per round: steps * num_envs env-steps.
 
     Its own group ("-limit"): a round is not one pool-step, so only
     extra_info["env_steps_per_sec"] compares with the step benchmarks.
     """
-    with system:
-        system.verify()
-        out = benchmark.pedantic(system.run, rounds=3, warmup_rounds=1)
-        system.check(out)
-        _record(benchmark, system, system.steps * system.num_envs)
+    _bench(benchmark, system, system.steps * system.num_envs, system.run, rounds=3, warmup_rounds=1)
 
 
 # -- group sim-64: NUM_ENVS environments per call
@@ -115,31 +121,31 @@ def _bench_rollout(benchmark, system: bench_sim.RolloutSystem) -> None:
 @pytest.mark.benchmark(group=f"sim-{NUM_ENVS}")
 @pytest.mark.parametrize("num_threads", [1, NUM_THREADS])
 def test_simpool(benchmark, actions: np.ndarray, num_threads: int) -> None:
-    _bench_step(benchmark, bench_sim.SimPoolSystem(actions, num_threads))
+    _bench_step(benchmark, sim_systems.SimPoolSystem(actions, num_threads))
 
 
 @pytest.mark.benchmark(group=f"sim-{NUM_ENVS}")
 def test_gym_sync_vector(benchmark, actions: np.ndarray) -> None:
     pytest.importorskip("gymnasium")
-    _bench_step(benchmark, bench_sim.GymSyncVectorSystem(actions))
+    _bench_step(benchmark, sim_systems.GymSyncVectorSystem(actions))
 
 
 @pytest.mark.benchmark(group=f"sim-{NUM_ENVS}")
 def test_mujoco_batch(benchmark, actions: np.ndarray) -> None:
     pytest.importorskip("mujoco.batch")
-    _bench_step(benchmark, bench_sim.MujocoBatchSystem(actions, NUM_THREADS))
+    _bench_step(benchmark, sim_systems.MujocoBatchSystem(actions, NUM_THREADS))
 
 
 @pytest.mark.benchmark(group=f"sim-{NUM_ENVS}")
 def test_envpool(benchmark, actions: np.ndarray) -> None:
     pytest.importorskip("envpool")
-    _bench_step(benchmark, bench_sim.EnvPoolSystem(actions, NUM_THREADS))
+    _bench_step(benchmark, sim_systems.EnvPoolSystem(actions, NUM_THREADS))
 
 
 @pytest.mark.benchmark(group=f"sim-{NUM_ENVS}-limit")
 def test_rollout_limit(benchmark, actions: np.ndarray) -> None:
     pytest.importorskip("mujoco.rollout")
-    _bench_rollout(benchmark, bench_sim.RolloutSystem(actions, NUM_THREADS))
+    _bench_rollout(benchmark, sim_systems.RolloutSystem(actions, NUM_THREADS))
 
 
 # -- group sim-1: one environment
@@ -147,19 +153,19 @@ def test_rollout_limit(benchmark, actions: np.ndarray) -> None:
 
 @pytest.mark.benchmark(group="sim-1")
 def test_simpool_single(benchmark, single_actions: np.ndarray) -> None:
-    _bench_single_step(benchmark, bench_sim.SimPoolSystem(single_actions, 1))
+    _bench_single_step(benchmark, sim_systems.SimPoolSystem(single_actions, 1))
 
 
 @pytest.mark.benchmark(group="sim-1")
 def test_gym_single(benchmark, single_actions: np.ndarray) -> None:
     pytest.importorskip("gymnasium")
-    _bench_single_step(benchmark, bench_sim.GymSingleSystem(single_actions))
+    _bench_single_step(benchmark, sim_systems.GymSingleSystem(single_actions))
 
 
 @pytest.mark.benchmark(group="sim-1-limit")
 def test_rollout_single(benchmark, single_actions: np.ndarray) -> None:
     pytest.importorskip("mujoco.rollout")
-    _bench_rollout(benchmark, bench_sim.RolloutSystem(single_actions, 1))
+    _bench_rollout(benchmark, sim_systems.RolloutSystem(single_actions, 1))
 
 
 # -- SimPool against every peer, interleaved in one run
@@ -176,7 +182,7 @@ def test_simpool_vs_peers(benchmark, report) -> None:
     quick = benchmark.disabled
     steps, repeats = (4, 1) if quick else (STEPS * 2, 3)
     result = benchmark.pedantic(
-        bench_sim.compare,
+        compare,
         kwargs=dict(num_envs=NUM_ENVS, num_threads=NUM_THREADS, steps=steps, repeats=repeats),
         rounds=1,
         iterations=1,
@@ -186,13 +192,13 @@ def test_simpool_vs_peers(benchmark, report) -> None:
     measured = {r.key: r.env_steps_per_sec for r in result.rows if r.env_steps_per_sec}
     assert "simpool" in measured and all(v > 0 for v in measured.values())
     benchmark.extra_info.update(
-        unit=bench_sim.UNIT,
+        unit=UNIT,
         env_steps_per_sec=measured,
         ratios=result.headline(),
-        targets=bench_sim.TARGETS,
+        targets=TARGETS,
         quick=quick,
     )
-    table = bench_sim.format_table(result)
+    table = format_table(result)
     if quick:
         table = "(--benchmark-disable: a tiny smoke run, the ratios mean nothing)\n" + table
     report(table)
