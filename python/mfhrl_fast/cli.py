@@ -18,7 +18,7 @@ def _add_bench_sim(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=str, default=None, help="also write the rows to this file")
 
     def run(args: argparse.Namespace) -> int:
-        from .bench_sim import main as bench_main
+        from .benchmarks.sim_table import main as bench_main
 
         return bench_main(
             num_envs=args.num_envs,
