@@ -1,5 +1,6 @@
 """Type stubs for the compiled C++ core ``mfhrl_fast._core``."""
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -68,8 +69,70 @@ class SimPool:
     def seed(self, seed: int) -> None: ...
     def reset(self) -> np.ndarray: ...
     def step(
-        self, actions: npt.ArrayLike
+        self, actions: npt.ArrayLike, *, replay: ReplayRing | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]: ...
     def get_state(self) -> tuple[np.ndarray, np.ndarray]: ...
     def set_state(self, qpos: npt.ArrayLike, qvel: npt.ArrayLike) -> np.ndarray: ...
     def applied_actions(self) -> np.ndarray: ...
+
+class EmptySampleError(ValueError):
+    """Raised when a sample has no transition to draw from."""
+
+class ReplayRing:
+    def __init__(
+        self,
+        *,
+        capacity: int,
+        obs_dim: int,
+        act_dim: int,
+        num_members: int = 1,
+        mask_prob: float = 0.5,
+        seed: int = 0,
+        num_threads: int = 1,
+    ) -> None: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def obs_dim(self) -> int: ...
+    @property
+    def act_dim(self) -> int: ...
+    @property
+    def num_members(self) -> int: ...
+    @property
+    def mask_prob(self) -> float: ...
+    @property
+    def num_threads(self) -> int: ...
+    @property
+    def total_added(self) -> int: ...
+    def __len__(self) -> int: ...
+    def member_count(self, member: int, fidelities: Iterable[int] | None = None) -> int: ...
+    def add(
+        self,
+        *,
+        obs: npt.ArrayLike,
+        action: npt.ArrayLike,
+        reward: npt.ArrayLike,
+        next_obs: npt.ArrayLike,
+        terminated: npt.ArrayLike,
+        truncated: npt.ArrayLike,
+        fidelity: npt.ArrayLike,
+        mask: npt.ArrayLike | None = None,
+    ) -> None: ...
+    def sample(
+        self,
+        batch_size: int,
+        *,
+        fidelities: Iterable[int] | None = None,
+        out: dict[str, np.ndarray] | None = None,
+    ) -> dict[str, np.ndarray]: ...
+    def sample_members(
+        self,
+        batch_size: int,
+        *,
+        fidelities: Iterable[int] | None = None,
+        out: dict[str, np.ndarray] | None = None,
+    ) -> dict[str, np.ndarray]: ...
+    def empty_batch(self, batch_size: int, *, members: bool = False) -> dict[str, np.ndarray]: ...
+    def save(self, path: str) -> None: ...
+    @staticmethod
+    def load(path: str, *, num_threads: int = 1) -> ReplayRing: ...
