@@ -47,6 +47,7 @@ inline void CheckFinite(const CArray<double>& a, const char* name, int row_size)
 
 void BindFidelitySpec(pybind11::module_& m);
 void BindSimPool(pybind11::module_& m);
+void BindInfo(pybind11::module_& m);  // submodule _core.info
 
 }  // namespace mfhrl
 

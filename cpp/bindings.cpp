@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   m.attr("mujoco_runtime_version") = std::string(mj_versionString());
   mfhrl::BindFidelitySpec(m);
   mfhrl::BindSimPool(m);
+  mfhrl::BindInfo(m);
 }
