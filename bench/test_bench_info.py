@@ -90,7 +90,9 @@ def _record(benchmark, capsys, peer: str, peer_time: float, target: float) -> No
 def test_mi_vs_sklearn(benchmark, capsys, pairs, num_threads):
     x, y = pairs
     expected = mutual_info_score(x, y)
-    assert info.mutual_information(x, y, num_threads=num_threads) == pytest.approx(expected, rel=1e-10)
+    assert info.mutual_information(x, y, num_threads=num_threads) == pytest.approx(
+        expected, rel=1e-10
+    )
     peer = _best_time(lambda: mutual_info_score(x, y), rounds=3)
     result = benchmark.pedantic(
         info.mutual_information,
@@ -147,4 +149,6 @@ def test_peer_numpy_bincount_mi(benchmark, pairs):
 
 @pytest.mark.benchmark(group="peers")
 def test_peer_scipy_entropy(benchmark, rows):
-    benchmark.pedantic(scipy.stats.entropy, args=(rows,), kwargs={"axis": -1}, rounds=10, warmup_rounds=1)
+    benchmark.pedantic(
+        scipy.stats.entropy, args=(rows,), kwargs={"axis": -1}, rounds=10, warmup_rounds=1
+    )

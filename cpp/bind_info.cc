@@ -1,8 +1,11 @@
 // Bindings of the information module: the submodule mfhrl_fast._core.info.
 //
-// All validation happens here (the core in cpp/estimators trusts its inputs):
-// dtypes -> TypeError; shapes, empty inputs, NaN/inf, negative probabilities,
-// counts or labels, zero-sum rows, bad options -> ValueError. Arrays whose
+// Validation is done here: dtypes -> TypeError; shapes, empty inputs, NaN/inf,
+// negative probabilities, counts or labels, zero-sum rows, bad options ->
+// ValueError. (Two checks come from the core's own single pass over the data
+// instead of a separate one: entropy kernels mark invalid rows with NaN, and
+// MutualInformation reports negative labels; this layer turns both into
+// ValueErrors naming the offending entry.) Arrays whose
 // dtype already matches (float64; int32/int64 counts and labels) and that are
 // C-contiguous are read in place; other real dtypes are converted. The GIL is
 // released around every loop over the data.
@@ -150,7 +153,8 @@ void CheckNotEmpty(const py::array& a, const std::string& name) {
 // float(v), with a TypeError naming the argument.
 double RealScalar(const py::handle& v, const std::string& name) {
   // Numbers only: float() would also parse strings.
-  PyObject* f = PyUnicode_Check(v.ptr()) || PyBytes_Check(v.ptr()) ? nullptr : PyNumber_Float(v.ptr());
+  const bool text = PyUnicode_Check(v.ptr()) || PyBytes_Check(v.ptr());
+  PyObject* f = text ? nullptr : PyNumber_Float(v.ptr());
   if (f == nullptr) {
     PyErr_Clear();
     throw py::type_error(name + " must be a real number, got " + TypeName(v));
@@ -246,8 +250,11 @@ py::array_t<double> Entropy(const py::object& p_obj, const py::object& base,
 }
 
 template <typename T>
-py::array_t<double> EntropyCountsTyped(const py::array_t<T, py::array::c_style | py::array::forcecast>& c,
-                                       EntropyEstimator est, double log_base, int threads) {
+using CArray = mfhrl::bind::CArray<T>;
+
+template <typename T>
+py::array_t<double> EntropyCountsTyped(const CArray<T>& c, EntropyEstimator est, double log_base,
+                                       int threads) {
   CheckNdim(c, "counts", 2, "2-D (rows, m)");
   CheckNotEmpty(c, "counts");
   const int64_t rows = c.shape(0), m = c.shape(1);
@@ -360,7 +367,9 @@ double MutualInformationPy(const py::object& x_obj, const py::object& y_obj,
 EtaRule ParseEta(const py::object& eta, const py::object& eta0) {
   EtaRule rule;
   rule.eta0 = FiniteScalar(eta0, "eta0");
-  if (!(rule.eta0 > 0.0)) throw py::value_error("eta0 must be > 0, got " + std::to_string(rule.eta0));
+  if (!(rule.eta0 > 0.0)) {
+    throw py::value_error("eta0 must be > 0, got " + std::to_string(rule.eta0));
+  }
   if (py::isinstance<py::str>(eta)) {
     const std::string s = eta.cast<std::string>();
     if (s != "auto") throw py::value_error("eta must be a number >= 0 or 'auto', got '" + s + "'");
@@ -385,7 +394,9 @@ F64 AsLogPosterior(const py::object& obj) {
     }
     any_finite = any_finite || std::isfinite(v);
   }
-  if (!any_finite) throw py::value_error("log_p is -inf everywhere: no member has positive probability");
+  if (!any_finite) {
+    throw py::value_error("log_p is -inf everywhere: no member has positive probability");
+  }
   return lp;
 }
 

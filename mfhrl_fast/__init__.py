@@ -22,5 +22,6 @@ __all__ = [
     "SimPoolVectorEnv",
     "h2o_presets",
     "half_cheetah_xml",
+    "info",
     "paper_ladder",
 ]

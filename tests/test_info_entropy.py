@@ -1,4 +1,4 @@
-"""mfhrl_fast.info.entropy / entropy_counts against scipy.stats.entropy and the Miller-Madow formula.
+"""info.entropy / entropy_counts against scipy.stats.entropy and the Miller-Madow formula.
 
 Tolerances: our rows are normalised exactly as scipy's (p / p.sum()), the
 logarithm is within 1 ulp of libm's and sums differ only in order, so results
@@ -141,9 +141,7 @@ def test_counts_miller_madow_matches_formula(dtype, shape):
     c = rng.integers(0, 5, shape).astype(dtype)
     c[..., 0] += 1
     _close(info.entropy_counts(c, estimator="miller_madow"), _miller_madow(c))
-    _close(
-        info.entropy_counts(c, estimator="miller_madow", base=2), _miller_madow(c) / np.log(2)
-    )
+    _close(info.entropy_counts(c, estimator="miller_madow", base=2), _miller_madow(c) / np.log(2))
     _close(info.entropy_counts(c, axis=0, estimator="miller_madow"), _miller_madow(c, axis=0))
 
 
@@ -151,7 +149,9 @@ def test_counts_thread_count_does_not_change_bits():
     c = np.random.default_rng(3).integers(0, 20, (300_000, 5)).astype(np.int32)
     c[:, 0] += 1
     ref = info.entropy_counts(c, estimator="miller_madow", num_threads=1)
-    np.testing.assert_array_equal(info.entropy_counts(c, estimator="miller_madow", num_threads=2), ref)
+    np.testing.assert_array_equal(
+        info.entropy_counts(c, estimator="miller_madow", num_threads=2), ref
+    )
 
 
 # ---------------------------------------------------------------- bad input
@@ -178,7 +178,9 @@ def test_bad_probabilities_raise_value_error(p, match):
         info.entropy(p)
 
 
-@pytest.mark.parametrize("p", [np.ones(3, dtype=complex), np.array(["a", "b"]), np.array([None, 1])])
+@pytest.mark.parametrize(
+    "p", [np.ones(3, dtype=complex), np.array(["a", "b"]), np.array([None, 1])]
+)
 def test_bad_dtype_raises_type_error(p):
     with pytest.raises(TypeError, match="p must hold real numbers"):
         info.entropy(p)
@@ -202,7 +204,9 @@ def test_bad_threads_and_axis():
 
 
 def test_bad_counts():
-    with pytest.raises(ValueError, match=r"counts must hold finite, non-negative counts; counts\[0, 1\] is -1"):
+    with pytest.raises(
+        ValueError, match=r"counts must hold finite, non-negative counts; counts\[0, 1\] is -1"
+    ):
         info.entropy_counts(np.array([3, -1, 2], dtype=np.int32))
     with pytest.raises(ValueError, match=r"counts\[1, 0\] is -5"):
         info.entropy_counts(np.array([[3, 1], [-5, 2]], dtype=np.int64))

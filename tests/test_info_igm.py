@@ -69,7 +69,9 @@ def ref_information_gain(log_p, histories, eta=1.0, eta0=1.0):
         if len(hist) == 0:
             out.append(h0)
         else:
-            out.append(h0 - np.mean([ref_entropy(ref_update(log_p, b, eta, eta0)[0]) for b in hist]))
+            out.append(
+                h0 - np.mean([ref_entropy(ref_update(log_p, b, eta, eta0)[0]) for b in hist])
+            )
     return np.array(out)
 
 
@@ -134,8 +136,12 @@ def test_posterior_update_unnormalised_input_and_shift_invariance():
     log_p = np.log(rng.dirichlet(np.ones(5)))
     losses = rng.normal(size=5)
     out, _ = info.posterior_update(log_p, losses, eta=2.0)
-    np.testing.assert_allclose(info.posterior_update(log_p + 17.0, losses, eta=2.0)[0], out, atol=1e-13)
-    np.testing.assert_allclose(info.posterior_update(log_p, losses + 1e6, eta=2.0)[0], out, atol=1e-9)
+    np.testing.assert_allclose(
+        info.posterior_update(log_p + 17.0, losses, eta=2.0)[0], out, atol=1e-13
+    )
+    np.testing.assert_allclose(
+        info.posterior_update(log_p, losses + 1e6, eta=2.0)[0], out, atol=1e-9
+    )
     # "auto" eta is scale free: scaling the losses does not change the update.
     auto, e1 = info.posterior_update(log_p, losses, eta="auto")
     auto10, e10 = info.posterior_update(log_p, 10 * losses, eta="auto")
@@ -215,7 +221,9 @@ def test_information_gain_matches_reference():
 def test_property_information_gain(args):
     log_p, histories, eta = args
     ig = info.information_gain(log_p, histories, eta=eta)
-    np.testing.assert_allclose(ig, ref_information_gain(log_p, histories, eta), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(
+        ig, ref_information_gain(log_p, histories, eta), rtol=1e-9, atol=1e-11
+    )
     assert np.all(ig <= ref_entropy(log_p) + 1e-12)  # IG_k <= H(p) since H(p (x) b) >= 0
 
 
@@ -304,7 +312,13 @@ def test_end_to_end_round_with_the_paper_ladder_costs():
         ([0.0, 0.0], [1.0, np.inf], {}, ValueError, "losses must be finite"),
         ([0.0, 0.0], [1.0, 2.0], {"eta": -1.0}, ValueError, "eta must be >= 0"),
         ([0.0, 0.0], [1.0, 2.0], {"eta": np.nan}, ValueError, "eta must be finite"),
-        ([0.0, 0.0], [1.0, 2.0], {"eta": "fast"}, ValueError, "eta must be a number >= 0 or 'auto'"),
+        (
+            [0.0, 0.0],
+            [1.0, 2.0],
+            {"eta": "fast"},
+            ValueError,
+            "eta must be a number >= 0 or 'auto'",
+        ),
         ([0.0, 0.0], [1.0, 2.0], {"eta": "auto", "eta0": 0.0}, ValueError, "eta0 must be > 0"),
         ([0.0, 0.0], [1.0, 2.0], {"eta": [1.0]}, TypeError, "eta must be a real number, got list"),
         (["a", "b"], [1.0, 2.0], {}, TypeError, "log_p must hold real numbers"),

@@ -67,9 +67,17 @@ def test_independent_and_identical():
     assert 0.0 <= mi < 1e-3
 
 
-@pytest.mark.parametrize(("xd", "yd"), [(np.int32, np.int32), (np.int32, np.int64),
-                                        (np.int64, np.int32), (np.uint8, np.int16),
-                                        (np.uint32, np.uint64), (bool, np.int64)])
+@pytest.mark.parametrize(
+    ("xd", "yd"),
+    [
+        (np.int32, np.int32),
+        (np.int32, np.int64),
+        (np.int64, np.int32),
+        (np.uint8, np.int16),
+        (np.uint32, np.uint64),
+        (bool, np.int64),
+    ],
+)
 def test_dtypes(xd, yd):
     x, y = _correlated(np.random.default_rng(5), 5000, 2, 200, 30)
     expected = info.mutual_information(x, y)
@@ -145,7 +153,9 @@ def test_property_against_sklearn_and_identities(data):
 
 def test_bad_labels():
     good = np.arange(10)
-    with pytest.raises(ValueError, match="x must hold non-negative integer labels; its minimum is -3"):
+    with pytest.raises(
+        ValueError, match="x must hold non-negative integer labels; its minimum is -3"
+    ):
         info.mutual_information(good - 3, good)
     with pytest.raises(ValueError, match="y must hold non-negative .* minimum is -1"):
         info.mutual_information(good, np.full(10, -1, dtype=np.int32))

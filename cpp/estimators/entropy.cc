@@ -115,7 +115,8 @@ struct LaneSum {
     }
   }
   MFHRL_ALWAYS_INLINE double Total() const {
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+           ((lane[4] + lane[5]) + (lane[6] + lane[7]));
   }
 };
 

@@ -7,12 +7,13 @@
 
 #include "core/thread_pool.h"
 
-// Kernels marked MFHRL_SIMD_CLONES are compiled three times (AVX-512F, AVX2 and
-// baseline x86-64)
-// and the loader picks the best one for the running CPU (GCC function
-// multi-versioning). Their translation units are built with -ffp-contract=off so
-// both clones round every operation identically: the results do not depend on
-// the CPU either.
+// Kernels marked MFHRL_SIMD_CLONES are compiled three times (AVX-512F, AVX2,
+// baseline x86-64) and the loader picks the best one for the running CPU (GCC
+// function multi-versioning, x86-64 Linux only; elsewhere one plain version).
+// Their translation units are built with -ffp-contract=off (no fused
+// multiply-add), so every clone rounds every operation identically and the
+// results do not depend on the CPU; and with -fno-trapping-math, without which
+// GCC will not if-convert (so not vectorise) the floating-point selects.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define MFHRL_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
