@@ -220,3 +220,25 @@ def test_bad_counts():
         info.entropy_counts(np.array([1 + 1j]))
     with pytest.raises(ValueError, match="counts is empty"):
         info.entropy_counts(np.zeros(0, dtype=np.int64))
+
+
+def _peak_bytes(fn):
+    """Peak of NumPy/Python allocations while fn runs (NumPy reports to tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_native_dtypes_are_read_in_place():
+    p = np.random.default_rng(0).random((200_000, 5))  # 8 MB in, 1.6 MB out
+    out_bytes = 200_000 * 8
+    assert _peak_bytes(lambda: info.entropy(p)) < 1.5 * out_bytes
+    c = np.random.default_rng(1).integers(1, 9, (200_000, 5)).astype(np.int32)
+    assert _peak_bytes(lambda: info.entropy_counts(c)) < 1.5 * out_bytes
+    # A dtype that needs conversion is copied (so the measurement does see copies).
+    assert _peak_bytes(lambda: info.entropy(p.astype(np.float32))) > 5 * out_bytes

@@ -171,3 +171,65 @@ def test_bad_labels():
         info.mutual_information(good, good, estimator="chao_shen")
     with pytest.raises(TypeError, match="y must hold integer labels"):
         info.mutual_information(good, np.array(["a"] * 10))
+
+
+# ------------------------------------------------------- threads and processes
+
+
+def test_concurrent_calls_from_python_threads():
+    """GIL-free calls from several threads share the worker pools safely."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, y = _correlated(np.random.default_rng(1), 300_000, 64, 64, 8)
+    p = np.random.default_rng(2).random((100_000, 5))
+    mi_ref = info.mutual_information(x, y, num_threads=1)
+    h_ref = info.entropy(p, num_threads=1)
+
+    def work(i):
+        if i % 2:
+            return info.mutual_information(x, y, num_threads=2) == mi_ref
+        return np.array_equal(info.entropy(p, num_threads=2), h_ref)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(work, range(40)))
+
+
+def _child_checks(x, y, expected, conn):
+    conn.send(info.mutual_information(x, y, num_threads=2) == expected)
+    conn.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() with threads (3.12+)
+def test_usable_after_fork():
+    """A forked child gets fresh worker threads instead of the parent's (absent) ones."""
+    import multiprocessing
+
+    x, y = _correlated(np.random.default_rng(3), 300_000, 64, 64, 8)
+    expected = info.mutual_information(x, y, num_threads=2)  # parent pool exists now
+    ctx = multiprocessing.get_context("fork")
+    parent_conn, child_conn = ctx.Pipe()
+    child = ctx.Process(target=_child_checks, args=(x, y, expected, child_conn))
+    child.start()
+    try:
+        assert parent_conn.poll(60), "child process hung"
+        assert parent_conn.recv() is True
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    assert child.exitcode == 0
+
+
+def test_int32_and_int64_labels_are_read_in_place():
+    import tracemalloc
+
+    x = np.random.default_rng(0).integers(0, 64, 1_000_000)  # 8 MB
+    y = x.astype(np.int32)
+    tracemalloc.start()
+    try:
+        info.mutual_information(x, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
