@@ -105,6 +105,7 @@ RingRef AsReplayRing(const pybind11::object& replay);
 void BindFidelitySpec(pybind11::module_& m);
 void BindReplayRing(pybind11::module_& m);
 void BindSimPool(pybind11::module_& m);
+void BindInfo(pybind11::module_& m);  // submodule _core.info
 
 }  // namespace mfhrl
 

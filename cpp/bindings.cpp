@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   mfhrl::BindFidelitySpec(m);
   mfhrl::BindSimPool(m);
   mfhrl::BindReplayRing(m);
+  mfhrl::BindInfo(m);
 }

@@ -136,3 +136,47 @@ class ReplayRing:
     def save(self, path: str) -> None: ...
     @staticmethod
     def load(path: str, *, num_threads: int = 1) -> ReplayRing: ...
+# --- submodule _core.info (cpp/bind_info.cc), typed as a namespace class -----
+
+from collections.abc import Sequence as _Sequence  # noqa: E402
+
+class _InfoModule:
+    @staticmethod
+    def entropy(
+        p: npt.ArrayLike, *, base: float | None = None, num_threads: int | None = None
+    ) -> np.ndarray: ...
+    @staticmethod
+    def entropy_counts(
+        counts: npt.ArrayLike,
+        *,
+        estimator: str = "plugin",
+        base: float | None = None,
+        num_threads: int | None = None,
+    ) -> np.ndarray: ...
+    @staticmethod
+    def mutual_information(
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        *,
+        estimator: str = "plugin",
+        base: float | None = None,
+        num_threads: int | None = None,
+    ) -> float: ...
+    @staticmethod
+    def posterior_update(
+        log_p: npt.ArrayLike, losses: npt.ArrayLike, *, eta: float | str = 1.0, eta0: float = 1.0
+    ) -> tuple[np.ndarray, float]: ...
+    @staticmethod
+    def information_gain(
+        log_p: npt.ArrayLike,
+        histories: _Sequence[npt.ArrayLike],
+        *,
+        eta: float | str = 1.0,
+        eta0: float = 1.0,
+    ) -> np.ndarray: ...
+    @staticmethod
+    def choose_fidelity(
+        ig: npt.ArrayLike, costs: npt.ArrayLike, remaining_budget: float, *, c: float = 1.0
+    ) -> int: ...
+
+info: _InfoModule
