@@ -1,6 +1,9 @@
 #include "sim/sim_pool.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -8,6 +11,49 @@
 
 namespace mfhrl {
 namespace {
+
+// MuJoCo reports fatal errors through the global mju_user_error hook, whose
+// default prints and exits the process. While a pool runs MuJoCo on a thread,
+// the hook below throws instead; elsewhere it defers to the previous hook.
+thread_local int intercept_depth = 0;
+void (*previous_error_hook)(const char*) = nullptr;
+
+struct MujocoError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void ThrowingErrorHook(const char* message) {
+  if (intercept_depth > 0) throw MujocoError(message);
+  if (previous_error_hook) {
+    previous_error_hook(message);
+  } else {
+    std::fprintf(stderr, "ERROR: %s\n", message);  // MuJoCo's own behaviour
+  }
+  std::exit(EXIT_FAILURE);
+}
+
+void InstallErrorHook() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    previous_error_hook = mju_user_error;
+    mju_user_error = ThrowingErrorHook;
+  });
+}
+
+// Runs f with MuJoCo errors turned into a false return and *error set.
+template <typename F>
+bool Guarded(std::string* error, F&& f) {
+  ++intercept_depth;
+  try {
+    f();
+  } catch (const MujocoError& e) {
+    --intercept_depth;
+    if (error->empty()) *error = e.what();
+    return false;
+  }
+  --intercept_depth;
+  return true;
+}
 
 int TotalWarnings(const mjData* d) {
   int total = 0;
@@ -46,6 +92,7 @@ void ValidateConfig(const PoolConfig& c) {
 
 SimPool::SimPool(PoolConfig config) : config_(std::move(config)), threads_(config_.num_threads) {
   ValidateConfig(config_);
+  InstallErrorHook();
   // Load once (MuJoCo prints the XML's warnings once), copy per fidelity.
   char error[1024] = "";
   mjModel* base = mj_loadXML(config_.xml_path.c_str(), nullptr, error, sizeof(error));
@@ -89,12 +136,22 @@ SimPool::SimPool(PoolConfig config) : config_(std::move(config)), threads_(confi
   stage_.truncated.resize(n);
   for (const Env& env : envs_) stage_.fidelity.push_back(static_cast<uint8_t>(env.fidelity));
   Seed(config_.seed);
-  for (Env& env : envs_) ResetEnv(env);
+  for (Env& env : envs_) Guarded(&env.error, [&] { ResetEnv(env); });
+  try {
+    ThrowMujocoErrors("");
+  } catch (...) {
+    Free();  // the destructor does not run when a constructor throws
+    throw;
+  }
 }
 
-SimPool::~SimPool() {
+SimPool::~SimPool() { Free(); }
+
+void SimPool::Free() {
   for (Env& env : envs_) mj_deleteData(env.data);
   for (Fidelity& f : fidelities_) mj_deleteModel(f.model);
+  envs_.clear();
+  fidelities_.clear();
 }
 
 void SimPool::Seed(uint64_t seed) {
@@ -156,9 +213,11 @@ void SimPool::StepRange(int64_t begin, int64_t end, const double* actions,
     }
     const int warnings_before = TotalWarnings(d);
     const double x_before = d->qpos[0];
-    for (int k = 0; k < f.frame_skip; ++k) mj_step(m, d);
-    const bool bad = TotalWarnings(d) != warnings_before || !AllFinite(d->qpos, nq_) ||
-                     !AllFinite(d->qvel, nv_);
+    const bool stepped = Guarded(&env.error, [&] {
+      for (int k = 0; k < f.frame_skip; ++k) mj_step(m, d);
+    });
+    const bool bad = !stepped || TotalWarnings(d) != warnings_before ||
+                     !AllFinite(d->qpos, nq_) || !AllFinite(d->qvel, nv_);
     // Same operation order as Gymnasium's numpy code, for bit-exact rewards.
     double ctrl_sq = 0.0;
     for (int j = 0; j < act_dim_; ++j) ctrl_sq += d->ctrl[j] * d->ctrl[j];
@@ -183,7 +242,7 @@ void SimPool::StepRange(int64_t begin, int64_t end, const double* actions,
       Record(env);
     }
     if (stage) StageTransition(i, a, out);
-    if (truncated) ResetEnv(env);
+    if (truncated) Guarded(&env.error, [&] { ResetEnv(env); });
     WriteObs(d, obs + i * obs_dim_);
   }
 }
@@ -239,15 +298,30 @@ void SimPool::Step(const double* actions, const StepOutputs& out, ObsType type,
     }
   });
   if (stage) StoreStaged(replay, out);
+  ThrowMujocoErrors(" (they were reset and flagged unstable; the pool remains usable)");
+}
+
+void SimPool::ThrowMujocoErrors(const std::string& suffix) {
+  std::string message;
+  int count = 0;
+  for (size_t i = 0; i < envs_.size(); ++i) {
+    if (envs_[i].error.empty()) continue;
+    if (count++ == 0) message = "environment " + std::to_string(i) + ": " + envs_[i].error;
+    envs_[i].error.clear();
+  }
+  if (count == 0) return;
+  throw std::runtime_error("MuJoCo error in " + std::to_string(count) + " environment(s), " +
+                           message + suffix);
 }
 
 void SimPool::Reset(void* obs, ObsType type) {
   threads_.ParallelFor(num_envs(), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      ResetEnv(envs_[i]);
+      Guarded(&envs_[i].error, [&] { ResetEnv(envs_[i]); });
       WriteObsRow(envs_[i].data, obs, i, type);
     }
   });
+  ThrowMujocoErrors("");
 }
 
 void SimPool::GetState(double* qpos, double* qvel) const {
@@ -262,10 +336,11 @@ void SimPool::SetState(const double* qpos, const double* qvel, void* obs, ObsTyp
     Env& env = envs_[i];
     mju_copy(env.data->qpos, qpos + i * nq_, nq_);
     mju_copy(env.data->qvel, qvel + i * nv_, nv_);
-    mj_forward(fidelities_[env.fidelity].model, env.data);
+    Guarded(&env.error, [&] { mj_forward(fidelities_[env.fidelity].model, env.data); });
     Record(env);
     WriteObsRow(env.data, obs, i, type);
   }
+  ThrowMujocoErrors("");
 }
 
 void SimPool::GetAppliedActions(double* ctrl) const {

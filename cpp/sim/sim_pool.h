@@ -75,7 +75,9 @@ class SimPool {
   void Seed(uint64_t seed);
   // Resets every environment; writes (n, obs_dim) observations.
   void Reset(void* obs, ObsType type);
-  // Steps every environment with actions (n, act_dim). No allocation. With
+  // Steps every environment with actions (n, act_dim). No allocation. A
+  // MuJoCo error (e.g. an arena overflow) resets and flags that environment,
+  // the others step normally, and Step then throws std::runtime_error. With
   // replay, also stores each step's transition (obs, action as given,
   // reward, final obs, flags, fidelity id) in env order; unstable steps are
   // not stored. replay must have this pool's obs_dim and act_dim.
@@ -104,6 +106,7 @@ class SimPool {
     std::normal_distribution<double> normal;
     std::vector<double> last_obs;  // the obs before this step, for unstable steps
     std::vector<double> applied;   // the controls of the last step, noise included
+    std::string error;             // a MuJoCo error of the current call, if any
   };
 
   template <typename T>
@@ -115,6 +118,10 @@ class SimPool {
   void WriteObs(const mjData* d, T* row) const;
   void WriteObsRow(const mjData* d, void* obs, int64_t i, ObsType type) const;
   void ResetEnv(Env& env);
+  // Throws std::runtime_error naming the environments MuJoCo failed in
+  // during the current call (their Env::error), then clears them.
+  void ThrowMujocoErrors(const std::string& suffix);
+  void Free();
   void Record(Env& env);
 
   PoolConfig config_;

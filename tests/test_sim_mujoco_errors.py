@@ -1,0 +1,38 @@
+"""MuJoCo's fatal errors (which would exit the process) become Python exceptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mfhrl_fast import SimPool, half_cheetah_xml
+
+
+def xml_with_arena(tmp_path: Path, memory: str) -> str:
+    """HalfCheetah with a tiny arena, so contacts overflow MuJoCo's stack."""
+    text = Path(half_cheetah_xml()).read_text()
+    text = text.replace("<option gravity", f'<size memory="{memory}"/>\n  <option gravity', 1)
+    path = tmp_path / f"half_cheetah_{memory}.xml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_error_while_building_raises(tmp_path):
+    with pytest.raises(RuntimeError, match=r"MuJoCo error in \d+ environment.*mj_stackAlloc"):
+        SimPool(num_envs=2, num_threads=2, xml_path=xml_with_arena(tmp_path, "4K"))
+
+
+@pytest.mark.parametrize("num_threads", [1, 2])
+def test_error_while_stepping_raises_and_pool_survives(tmp_path, num_threads):
+    pool = SimPool(num_envs=4, num_threads=num_threads, xml_path=xml_with_arena(tmp_path, "7K"))
+    pool.reset(seed=0)
+    rng = np.random.default_rng(0)
+    with pytest.raises(RuntimeError, match="(?s)mj_stackAlloc.*the pool remains usable"):
+        for _ in range(300):
+            pool.step(rng.uniform(-1, 1, (4, 6)))
+    # The failed environments were reset; the pool keeps stepping.
+    obs, reward, _, _, info = pool.step(np.zeros((4, 6)))
+    assert np.isfinite(obs).all() and np.isfinite(reward).all()
+    assert info["episode_length"].min() >= 1
