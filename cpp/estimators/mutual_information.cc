@@ -1,24 +1,27 @@
+// The mutual information estimator's entry points and its single pass:
+// per-chunk dense joint tables filled by SIMD-cloned kernels, summed in chunk
+// order. The fallback for tables too large to be dense is in
+// mutual_information_sparse.cc.
 #include "estimators/mutual_information.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
-#include <utility>
+#include <cstdint>
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "estimators/mutual_information_detail.h"
 #include "estimators/parallel.h"
 
 namespace mfhrl {
 namespace info {
 namespace {
 
+using detail::FinishDense;
 using detail::ForEachChunk;
+using detail::kMinParallelCells;
+using detail::kMinParallelSamples;
 using detail::NumChunks;
 
-// Inputs below these sizes stay on the calling thread.
-constexpr int64_t kMinParallelSamples = int64_t{1} << 16;
-constexpr int64_t kMinParallelCells = int64_t{1} << 15;
 // Cap of DenseCellLimit: 16 MiB of uint32 counts per chunk; cell indices fit
 // in 32 bits.
 constexpr int64_t kMaxDenseCells = int64_t{1} << 22;
@@ -55,110 +58,6 @@ LabelRange Scan(Kernel kernel, const T* x, int64_t n, ThreadPool* pool) {
     r.max = std::max(r.max, p.max);
   }
   return r;
-}
-
-// Joint counts of (x, y) in a dense row-major (nx, ny) table, nx * ny = cells.
-// Each chunk of samples fills its own table (uint32 counts when a chunk has
-// fewer than 2^32 samples), then the tables are added in chunk order.
-template <typename Count, typename TX, typename TY>
-void DenseJointParallel(const TX* x, const TY* y, int64_t n, int64_t ny, int64_t cells, int chunks,
-                        ThreadPool* pool, std::vector<int64_t>& joint) {
-  std::vector<std::vector<Count>> partial(chunks);
-  ForEachChunk(pool, chunks, n, [&](int c, int64_t begin, int64_t end) {
-    std::vector<Count>& h = partial[c];
-    h.assign(cells, 0);  // allocated by the worker that fills it
-    Count* hp = h.data();
-    for (int64_t i = begin; i < end; ++i) ++hp[static_cast<int64_t>(x[i]) * ny + y[i]];
-  });
-  ForEachChunk(pool, NumChunks(pool, cells, kMinParallelCells), cells,
-               [&](int, int64_t begin, int64_t end) {
-                 for (int c = 0; c < chunks; ++c) {
-                   const Count* hp = partial[c].data();
-                   for (int64_t j = begin; j < end; ++j) joint[j] += static_cast<int64_t>(hp[j]);
-                 }
-               });
-}
-
-template <typename TX, typename TY>
-std::vector<int64_t> DenseJoint(const TX* x, const TY* y, int64_t n, int64_t ny, int64_t cells,
-                                ThreadPool* pool) {
-  std::vector<int64_t> joint(cells, 0);
-  const int chunks = NumChunks(pool, n, kMinParallelSamples);
-  if (chunks == 1) {
-    int64_t* jp = joint.data();
-    for (int64_t i = 0; i < n; ++i) ++jp[static_cast<int64_t>(x[i]) * ny + y[i]];
-  } else if (n / chunks + 1 < (int64_t{1} << 32)) {
-    DenseJointParallel<uint32_t>(x, y, n, ny, cells, chunks, pool, joint);
-  } else {
-    DenseJointParallel<uint64_t>(x, y, n, ny, cells, chunks, pool, joint);
-  }
-  return joint;
-}
-
-// sum_c c log c over the positive counts, in order.
-double SumXLogX(const std::vector<int64_t>& counts, int64_t* support) {
-  double acc = 0.0;
-  int64_t s = 0;
-  for (int64_t c : counts) {
-    if (c > 0) {
-      const double d = static_cast<double>(c);
-      acc += d * std::log(d);
-      ++s;
-    }
-  }
-  *support = s;
-  return acc;
-}
-
-// Everything from the marginals a (x), b (y) and the observed cells, visited
-// by for_each_cell(visit) as visit(i, j, count) in (i, j) order.
-template <typename ForEachCell>
-MutualInformationResult Finish(int64_t n, const std::vector<int64_t>& a,
-                               const std::vector<int64_t>& b, ForEachCell for_each_cell) {
-  MutualInformationResult r;
-  const double dn = static_cast<double>(n);
-  const double log_n = std::log(dn);
-  r.entropy_x = log_n - SumXLogX(a, &r.support_x) / dn;
-  r.entropy_y = log_n - SumXLogX(b, &r.support_y) / dn;
-  double mi_acc = 0.0;
-  double joint_xlogx = 0.0;
-  int64_t support_xy = 0;
-  for_each_cell([&](int64_t i, int64_t j, int64_t count) {
-    const double c = static_cast<double>(count);
-    mi_acc += c * std::log((dn * c) / (static_cast<double>(a[i]) * static_cast<double>(b[j])));
-    joint_xlogx += c * std::log(c);
-    ++support_xy;
-  });
-  r.support_xy = support_xy;
-  r.entropy_xy = log_n - joint_xlogx / dn;
-  const double raw = mi_acc / dn;
-  r.plugin = std::max(raw, 0.0);
-  r.miller_madow =
-      raw + static_cast<double>(r.support_x + r.support_y - r.support_xy - 1) / (2.0 * dn);
-  return r;
-}
-
-MutualInformationResult FinishDense(int64_t n, int64_t nx, int64_t ny,
-                                    const std::vector<int64_t>& joint) {
-  std::vector<int64_t> a(nx, 0), b(ny, 0);
-  for (int64_t i = 0; i < nx; ++i) {
-    const int64_t* row = joint.data() + i * ny;
-    int64_t s = 0;
-    for (int64_t j = 0; j < ny; ++j) {
-      s += row[j];
-      b[j] += row[j];
-    }
-    a[i] = s;
-  }
-  return Finish(n, a, b, [&](auto&& visit) {
-    for (int64_t i = 0; i < nx; ++i) {
-      if (a[i] == 0) continue;
-      const int64_t* row = joint.data() + i * ny;
-      for (int64_t j = 0; j < ny; ++j) {
-        if (row[j] > 0) visit(i, j, row[j]);
-      }
-    }
-  });
 }
 
 // One chunk's table in the single pass: counts of (x, y) in a row-major
@@ -232,28 +131,18 @@ MFHRL_ALWAYS_INLINE void FillChunk(const TX* x, const TY* y, int64_t b, int64_t 
   }
 }
 
-#define MFHRL_FILL_CHUNK(NAME, COUNT, TX, TY)                                               \
+// The (SIMD-cloned) chunk filler for these types: NAME, a clone of FillChunk,
+// also reachable as Filler<COUNT, TX, TY>::kFill.
+template <typename Count, typename TX, typename TY>
+struct Filler;
+#define MFHRL_FILLER(NAME, COUNT, TX, TY)                                                    \
   MFHRL_SIMD_CLONES void NAME(const TX* x, const TY* y, int64_t b, int64_t e, int64_t limit, \
                               ChunkTable<COUNT>& t) {                                       \
     FillChunk(x, y, b, e, limit, t);                                                        \
-  }
-MFHRL_FILL_CHUNK(Fill32_32_32, uint32_t, int32_t, int32_t)
-MFHRL_FILL_CHUNK(Fill32_32_64, uint32_t, int32_t, int64_t)
-MFHRL_FILL_CHUNK(Fill32_64_32, uint32_t, int64_t, int32_t)
-MFHRL_FILL_CHUNK(Fill32_64_64, uint32_t, int64_t, int64_t)
-MFHRL_FILL_CHUNK(Fill64_32_32, uint64_t, int32_t, int32_t)
-MFHRL_FILL_CHUNK(Fill64_32_64, uint64_t, int32_t, int64_t)
-MFHRL_FILL_CHUNK(Fill64_64_32, uint64_t, int64_t, int32_t)
-MFHRL_FILL_CHUNK(Fill64_64_64, uint64_t, int64_t, int64_t)
-#undef MFHRL_FILL_CHUNK
-
-// The (SIMD-cloned) chunk filler for these types.
-template <typename Count, typename TX, typename TY>
-struct Filler;
-#define MFHRL_FILLER(NAME, COUNT, TX, TY) \
-  template <>                             \
-  struct Filler<COUNT, TX, TY> {          \
-    static constexpr auto* kFill = &NAME; \
+  }                                                                                         \
+  template <>                                                                               \
+  struct Filler<COUNT, TX, TY> {                                                            \
+    static constexpr auto* kFill = &NAME;                                                   \
   };
 MFHRL_FILLER(Fill32_32_32, uint32_t, int32_t, int32_t)
 MFHRL_FILLER(Fill32_32_64, uint32_t, int32_t, int64_t)
@@ -300,76 +189,6 @@ ChunkStatus SinglePass(const TX* x, const TY* y, int64_t n, int chunks, ThreadPo
   return ChunkStatus::kOk;
 }
 
-// Codes 0..k-1 of the distinct values of x[0..n) (0 <= x <= max), increasing
-// with the value; returns k. A lookup table when max is moderate, else sorting.
-template <typename T>
-int64_t Remap(const T* x, int64_t n, int64_t max, std::vector<int64_t>& codes) {
-  codes.resize(n);
-  if (max < std::max<int64_t>(int64_t{1} << 16, 4 * n) && max < (int64_t{1} << 26)) {
-    std::vector<int64_t> lut(max + 1, -1);
-    for (int64_t i = 0; i < n; ++i) lut[x[i]] = 0;
-    int64_t k = 0;
-    for (int64_t& v : lut) {
-      if (v == 0) v = k++;
-    }
-    for (int64_t i = 0; i < n; ++i) codes[i] = lut[x[i]];
-    return k;
-  }
-  std::vector<T> values(x, x + n);
-  std::sort(values.begin(), values.end());
-  values.erase(std::unique(values.begin(), values.end()), values.end());
-  for (int64_t i = 0; i < n; ++i) {
-    codes[i] = std::lower_bound(values.begin(), values.end(), x[i]) - values.begin();
-  }
-  return static_cast<int64_t>(values.size());
-}
-
-// The number of cells of an nx by ny table, or -1 when it exceeds limit.
-int64_t CellsWithin(int64_t nx, int64_t ny, int64_t limit) {
-  if (nx > limit / ny) return -1;
-  const int64_t cells = nx * ny;
-  return cells <= limit ? cells : -1;
-}
-
-// After the single pass gave up (too many cells): exact ranges, remapped
-// codes, then a dense table of the codes or sorted pairs.
-template <typename TX, typename TY>
-bool Sparse(const TX* x, const TY* y, int64_t n, ThreadPool* pool,
-            MutualInformationResult* result) {
-  const LabelRange rx = ScanLabels(x, n, pool);
-  const LabelRange ry = ScanLabels(y, n, pool);
-  if (rx.min < 0 || ry.min < 0) return false;
-  const int64_t limit = DenseCellLimit(n);
-  std::vector<int64_t> cx, cy;
-  const int64_t kx = Remap(x, n, rx.max, cx);
-  const int64_t ky = Remap(y, n, ry.max, cy);
-  const int64_t cells = CellsWithin(kx, ky, limit);
-  if (cells > 0) {
-    *result = FinishDense(n, kx, ky, DenseJoint(cx.data(), cy.data(), n, ky, cells, pool));
-    return true;
-  }
-  // Too many distinct pairs for a table: count the sorted pairs.
-  std::vector<int64_t> a(kx, 0), b(ky, 0);
-  std::vector<std::pair<int64_t, int64_t>> pairs(n);
-  for (int64_t i = 0; i < n; ++i) {
-    ++a[cx[i]];
-    ++b[cy[i]];
-    pairs[i] = {cx[i], cy[i]};
-  }
-  std::vector<int64_t>().swap(cx);
-  std::vector<int64_t>().swap(cy);
-  std::sort(pairs.begin(), pairs.end());
-  *result = Finish(n, a, b, [&](auto&& visit) {
-    for (int64_t i = 0; i < n;) {
-      int64_t j = i + 1;
-      while (j < n && pairs[j] == pairs[i]) ++j;
-      visit(pairs[i].first, pairs[i].second, j - i);
-      i = j;
-    }
-  });
-  return true;
-}
-
 template <typename TX, typename TY>
 bool Compute(const TX* x, const TY* y, int64_t n, ThreadPool* pool,
              MutualInformationResult* result) {
@@ -380,10 +199,37 @@ bool Compute(const TX* x, const TY* y, int64_t n, ThreadPool* pool,
                                  : SinglePass<uint64_t>(x, y, n, chunks, pool, result);
   if (status == ChunkStatus::kOk) return true;
   if (status == ChunkStatus::kNegative) return false;
-  return Sparse(x, y, n, pool, result);
+  return detail::Sparse(x, y, n, pool, result);
 }
 
 }  // namespace
+
+namespace detail {
+
+MutualInformationResult FinishDense(int64_t n, int64_t nx, int64_t ny,
+                                    const std::vector<int64_t>& joint) {
+  std::vector<int64_t> a(nx, 0), b(ny, 0);
+  for (int64_t i = 0; i < nx; ++i) {
+    const int64_t* row = joint.data() + i * ny;
+    int64_t s = 0;
+    for (int64_t j = 0; j < ny; ++j) {
+      s += row[j];
+      b[j] += row[j];
+    }
+    a[i] = s;
+  }
+  return Finish(n, a, b, [&](auto&& visit) {
+    for (int64_t i = 0; i < nx; ++i) {
+      if (a[i] == 0) continue;
+      const int64_t* row = joint.data() + i * ny;
+      for (int64_t j = 0; j < ny; ++j) {
+        if (row[j] > 0) visit(i, j, row[j]);
+      }
+    }
+  });
+}
+
+}  // namespace detail
 
 int64_t DenseCellLimit(int64_t n) {
   return std::min<int64_t>(kMaxDenseCells, std::max<int64_t>(int64_t{1} << 16, 2 * n));
@@ -397,25 +243,17 @@ LabelRange ScanLabels(const int64_t* x, int64_t n, ThreadPool* pool) {
   return Scan(RangeI64, x, n, pool);
 }
 
-bool MutualInformation(const int32_t* x, const int32_t* y, int64_t n,
-                       MutualInformationResult* result, ThreadPool* pool) {
-  return Compute(x, y, n, pool, result);
-}
-
-bool MutualInformation(const int32_t* x, const int64_t* y, int64_t n,
-                       MutualInformationResult* result, ThreadPool* pool) {
-  return Compute(x, y, n, pool, result);
-}
-
-bool MutualInformation(const int64_t* x, const int32_t* y, int64_t n,
-                       MutualInformationResult* result, ThreadPool* pool) {
-  return Compute(x, y, n, pool, result);
-}
-
-bool MutualInformation(const int64_t* x, const int64_t* y, int64_t n,
-                       MutualInformationResult* result, ThreadPool* pool) {
-  return Compute(x, y, n, pool, result);
-}
+// The four overloads declared in mutual_information.h.
+#define MFHRL_MUTUAL_INFORMATION(TX, TY)                                                       \
+  bool MutualInformation(const TX* x, const TY* y, int64_t n, MutualInformationResult* result, \
+                         ThreadPool* pool) {                                                   \
+    return Compute(x, y, n, pool, result);                                                     \
+  }
+MFHRL_MUTUAL_INFORMATION(int32_t, int32_t)
+MFHRL_MUTUAL_INFORMATION(int32_t, int64_t)
+MFHRL_MUTUAL_INFORMATION(int64_t, int32_t)
+MFHRL_MUTUAL_INFORMATION(int64_t, int64_t)
+#undef MFHRL_MUTUAL_INFORMATION
 
 }  // namespace info
 }  // namespace mfhrl
