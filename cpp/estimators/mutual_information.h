@@ -55,7 +55,7 @@ struct MutualInformationResult {
 // here, because it comes free with the single pass below; use ScanLabels for
 // the offending value).
 //
-// One pass over the data: each chunk of samples is read in blocks of 2048;
+// One pass over the data: each chunk of samples is read in blocks of 1024;
 // a block's label range is checked (vectorised) and its pairs counted in the
 // chunk's dense table, which grows (re-laid out) when a block exceeds it. If
 // the table would pass DenseCellLimit(n), the labels are rescanned, remapped
