@@ -114,5 +114,6 @@ def assert_steps_fine(pool: SimPool) -> None:
     assert np.isfinite(obs).all() and np.isfinite(reward).all()
     assert not info["unstable"].any()
 
-# The ReplayRing tests' fixture lives beside its helpers.
+# The ReplayRing and dataset tests' fixtures live beside their helpers.
+from data_support import minari_home  # noqa: E402, F401
 from replay_support import rh  # noqa: E402, F401

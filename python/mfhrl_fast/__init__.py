@@ -9,7 +9,7 @@ from ._mujoco_check import check_mujoco_version
 
 check_mujoco_version(mujoco.__version__, _BUILT_MUJOCO)
 
-from . import info  # noqa: E402  (entropies, MI, SPEC.md 3.2-3.3)
+from . import data, info  # noqa: E402  (offline datasets; entropies, MI: SPEC.md 1, 3.2-3.3)
 from .fidelity import FidelitySpec, h2o_presets, paper_ladder  # noqa: E402
 from .replay import ReplayRing  # noqa: E402
 from .sim_pool import SimPool, half_cheetah_xml  # noqa: E402
@@ -22,6 +22,7 @@ __all__ = [
     "ReplayRing",
     "SimPool",
     "SimPoolVectorEnv",
+    "data",
     "h2o_presets",
     "half_cheetah_xml",
     "info",

@@ -31,10 +31,24 @@ def _add_bench_sim(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _add_collect(sub: argparse._SubParsersAction) -> None:
+    from .data import collect_cli
+
+    p = sub.add_parser(
+        "collect",
+        help="Write a local Minari dataset of HalfCheetah-v5 (random, medium or replay).",
+        description=collect_cli.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    collect_cli.add_arguments(p)
+    p.set_defaults(func=collect_cli.run)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mfhrl-fast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_bench_sim(sub)
+    _add_collect(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
