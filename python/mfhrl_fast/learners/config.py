@@ -146,6 +146,9 @@ class DiscriminatorConfig:
     """Std of the Gaussian noise on every input during training (SPEC 2.3)."""
     logit_bound: float = 2.0
     """Logits are ``logit_bound * tanh(.)`` (SPEC 2.3)."""
+    normalize_inputs: bool = True
+    """Standardise s and s' with the real states' mean and std before the networks (ours;
+    H2O feeds raw states, which trains much slower on HalfCheetah's mixed scales)."""
 
     def __post_init__(self) -> None:
         _check(self, positive=("lr", "logit_bound"))

@@ -9,6 +9,7 @@ with transitions of several fidelities is split by fidelity id on the host
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
@@ -28,8 +29,9 @@ class FidelityDiscriminators:
     """D_sa(s, a) and D_sas(s, a, s') (MLPs, 2 logits bounded by ``logit_bound`` tanh) for
     each fidelity id in ``fidelity_ids``, each pair with its own Adam optimizer.
 
-    ``state_std`` is sigma_D, the per-dimension std of the real dataset's states
-    (:meth:`set_state_std`), used by the gap's next-state samples.
+    :meth:`set_real_states` sets sigma_D, the per-dimension std of the real dataset's
+    states used by the gap's next-state samples, and (``normalize_inputs``) the
+    standardisation of the state inputs.
     """
 
     def __init__(
@@ -56,18 +58,26 @@ class FidelityDiscriminators:
             for net in pair.values():
                 net.init_member(0, init)
             self.nets[str(k)] = pair
+        self.nets.register_buffer("state_mean", torch.zeros(obs_dim))
         self.nets.register_buffer("state_std", torch.ones(obs_dim))
         self.nets.to(self.device)
         self.optimizers = {k: torch.optim.Adam(self.nets[str(k)].parameters(), lr=c.lr) for k in ids}
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.num_updates = dict.fromkeys(ids, 0)
 
-    def set_state_std(self, real_obs: Any) -> None:
-        """sigma_D = the per-dimension std of the real dataset's states (SPEC 2.3)."""
+    def set_real_states(self, real_obs: Any) -> None:
+        """From the real dataset's states: sigma_D, their per-dimension std (SPEC 2.3), and
+        the mean and std that standardise the networks' state inputs (``normalize_inputs``)."""
         obs = to_tensor(real_obs, "real_obs", self.device).reshape(-1, self.obs_dim)
-        if obs.shape[0] < 2:
-            raise ValueError("need at least 2 real states for their std")
+        if obs.shape[0] < 2 or not torch.isfinite(obs).all():
+            raise ValueError("need at least 2 finite real states")
+        self.nets.state_mean.copy_(obs.mean(dim=0))
         self.nets.state_std.copy_(obs.std(dim=0))
+
+    def _standardise(self, obs: torch.Tensor) -> torch.Tensor:
+        if not self.config.normalize_inputs:
+            return obs
+        return (obs - self.nets.state_mean) / (self.nets.state_std + 1e-3)
 
     def _pair(self, fidelity: int) -> nn.ModuleDict:
         if int(fidelity) not in self.num_updates:
@@ -78,6 +88,7 @@ class FidelityDiscriminators:
                next_obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D_sa(s, a) and D_sas(s, a, s') logits (N, 2) of fidelity ``fidelity``'s pair."""
         pair = self._pair(fidelity)
+        obs, next_obs = self._standardise(obs), self._standardise(next_obs)
         sa = pair["sa"](torch.cat([obs, action], -1)[None])[0]
         sas = pair["sas"](torch.cat([obs, action, next_obs], -1)[None])[0]
         return sa, sas
@@ -186,10 +197,10 @@ class FidelityDiscriminators:
             sa, sas = self.logits(k, sk, ak, s2k)
             log_w[sel] = losses.log_dynamics_ratio(sa, sas)
             n = zk.shape[1]
-            samples = s2k[:, None] + std_ratio * self.nets.state_std * zk
+            samples = self._standardise(s2k[:, None] + std_ratio * self.nets.state_std * zk)
             sas_n = self._pair(k)["sas"](torch.cat([
-                sk[:, None].expand(-1, n, -1), ak[:, None].expand(-1, n, -1), samples], -1
-            ).reshape(1, -1, 2 * self.obs_dim + self.act_dim))[0].view(-1, n, 2)
+                self._standardise(sk)[:, None].expand(-1, n, -1), ak[:, None].expand(-1, n, -1),
+                samples], -1).reshape(1, -1, 2 * self.obs_dim + self.act_dim))[0].view(-1, n, 2)
             u[sel] = losses.dynamics_gap(losses.log_dynamics_ratio(sa[:, None], sas_n), gap_clip)
         return losses.dynamics_ratio(log_w, ratio_clip).view(lead), u.view(lead)
 
@@ -199,10 +210,12 @@ class FidelityDiscriminators:
         return pair["sa"].flops(rows) + pair["sas"].flops(rows * (1 + samples))
 
     def state_dict(self) -> dict[str, Any]:
-        return {"config": asdict(self.config), "fidelity_ids": list(self.fidelity_ids),
-                "nets": self.nets.state_dict(),
-                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "rng": self.generator.get_state(), "num_updates": dict(self.num_updates)}
+        """A snapshot (copies) of weights, statistics, Adam states, generator and counters."""
+        return copy.deepcopy({
+            "config": asdict(self.config), "fidelity_ids": list(self.fidelity_ids),
+            "nets": self.nets.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "rng": self.generator.get_state(), "num_updates": dict(self.num_updates)})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if list(state["fidelity_ids"]) != self.fidelity_ids or state["config"] != asdict(self.config):
