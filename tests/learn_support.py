@@ -65,7 +65,7 @@ def make_discriminators(fidelities=(0,), seed: int = 3) -> FidelityDiscriminator
 
     disc = FidelityDiscriminators(OBS, ACT, fidelities, DiscriminatorConfig(hidden_sizes=SMALL),
                                   seed=seed, device="cpu")
-    disc.set_state_std(random_batch(None, 64, 99)["obs"])
+    disc.set_real_states(random_batch(None, 64, 99)["obs"])
     for i, k in enumerate(fidelities):
         for step in range(5):
             real = random_batch(None, 32, 1000 + step)
