@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from learn_support import ACT, OBS, SMALL, make_discriminators, random_batch
+from learn_support import ACT, OBS, SMALL, make_discriminators, make_learner, random_batch
 
 from mfhrl_fast import FidelitySpec, ReplayRing, SimPool
 from mfhrl_fast.learners import DiscriminatorConfig, FidelityDiscriminators
@@ -73,6 +73,18 @@ def test_darc_reward_correction_is_the_log_ratio():
     batch = random_batch(None, 8, seed=1)
     args = (batch["obs"], batch["action"], batch["next_obs"])
     torch.testing.assert_close(disc.reward_correction(*args), disc.log_ratio(*args, 0))
+
+
+def test_darc_batch_trains_sac_on_corrected_rewards():
+    disc = make_discriminators(fidelities=(0, 1))
+    batch = random_batch(2, 8, seed=3, fidelity=np.array([0, 1] * 4))
+    darc = disc.darc_batch(batch)
+    flat = {k: batch[k].reshape(16, -1) for k in ("obs", "action", "next_obs")}
+    expected = batch["reward"].reshape(-1) + disc.log_ratio(
+        flat["obs"], flat["action"], flat["next_obs"], batch["fidelity"].reshape(-1)).numpy()
+    np.testing.assert_allclose(darc["reward"].numpy().reshape(-1), expected, rtol=1e-6)
+    assert darc["obs"] is batch["obs"]
+    assert np.isfinite(list(make_learner("sac", 2).train_step(darc).values())).all()
 
 
 def test_training_only_moves_its_own_fidelity():

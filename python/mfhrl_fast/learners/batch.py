@@ -4,7 +4,8 @@ A batch is a mapping with the keys of ``ReplayRing.sample`` (``obs``, ``action``
 ``reward``, ``next_obs``, ``terminated``; others are ignored unless needed)
 holding NumPy arrays or PyTorch tensors, shaped (L, B, ...) as from
 ``ReplayRing.sample_members`` or (B, ...), which every member then shares.
-CPU arrays are wrapped without a copy before the move to the learner's device.
+CPU arrays are wrapped without a copy (and used in place on a CPU device); on CUDA
+they are copied to the device once per batch.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def to_tensor(value: Any, name: str, device: torch.device) -> torch.Tensor:
         if array.dtype.kind not in "biuf":
             raise TypeError(f"batch['{name}'] must be numeric, got dtype {array.dtype}")
         tensor = torch.from_numpy(np.ascontiguousarray(array))
-    non_blocking = tensor.device.type == "cpu" and device.type == "cuda" and tensor.is_pinned()
-    return tensor.to(device=device, dtype=torch.float32, non_blocking=non_blocking)
+    # A blocking copy: the ring reuses its sample arrays, so the source must be read before
+    # the next sample overwrites it.
+    return tensor.to(device=device, dtype=torch.float32)
 
 
 def _expected_tail(key: str, obs_dim: int, act_dim: int) -> tuple[int, ...]:

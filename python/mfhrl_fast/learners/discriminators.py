@@ -176,6 +176,18 @@ class FidelityDiscriminators:
         """DARC's reward correction Delta r = log w (H2O's DARC / DARC+ references), (N,)."""
         return losses.darc_reward_correction(self.log_ratio(obs, action, next_obs, fidelity))
 
+    def darc_batch(self, batch: Mapping[str, Any], fidelity: Any = None) -> dict[str, Any]:
+        """DARC's simulated batch: a copy of ``batch`` whose ``reward`` is r + Delta r(s,a,s')
+        (a tensor on the device, any leading shape), for SAC in the simulator (H2O's DARC
+        and DARC+ references). ``fidelity`` defaults to the batch's ``fidelity`` ids."""
+        if fidelity is None and "fidelity" in batch:
+            value = batch["fidelity"]
+            fidelity = value.cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        reward = to_tensor(batch["reward"], "reward", self.device)
+        ids = None if fidelity is None else np.broadcast_to(fidelity, reward.shape)
+        correction = self.reward_correction(batch["obs"], batch["action"], batch["next_obs"], ids)
+        return {**batch, "reward": reward + correction.view(reward.shape)}
+
     @torch.no_grad()
     def ratio_and_gap(self, obs: torch.Tensor, action: torch.Tensor, next_obs: torch.Tensor,
                       noise: torch.Tensor, fidelity: Any, *, ratio_clip: tuple[float, float],
