@@ -55,7 +55,8 @@ class Setup:
         return self.ensemble.train_step(self.real, self.sim, as_float=False)
 
     def sequential_updates(self):
-        return [s.train_step(real, sim, as_float=False) for s, (real, sim) in zip(self.singles, self.rows)]
+        return [s.train_step(real, sim, as_float=False)
+                for s, (real, sim) in zip(self.singles, self.rows)]
 
     def check_in_step(self) -> None:
         """The ensemble and its single-member copies have stayed the same learners."""
@@ -134,7 +135,8 @@ def test_ensemble_vs_sequential_and_matmul(benchmark, report):
                                 torch_threads=torch.get_num_threads())
     lines = [
         f"ensemble H2O update, L={MEMBERS}, {REAL}+{SIM} transitions, 256-256: "
-        f"{best['ensemble'] * 1e3:.1f} ms, {local.flops / 1e9:.2f} GFLOP -> {ens_rate / 1e9:.1f} GFLOP/s",
+        f"{best['ensemble'] * 1e3:.1f} ms, {local.flops / 1e9:.2f} GFLOP -> "
+        f"{ens_rate / 1e9:.1f} GFLOP/s",
         f"{MEMBERS} sequential single-member updates: {best['sequential'] * 1e3:.1f} ms -> "
         f"ensemble {ratios['ensemble_vs_sequential']:.2f}x (target >= 1.3x)",
         f"torch.mm {MM}x{MM} float32: {mm_rate / 1e9:.1f} GFLOP/s -> ensemble at "

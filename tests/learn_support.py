@@ -82,7 +82,7 @@ def batches_for(kind: str, members: int | None, size: int, seed: int) -> tuple[d
     return (random_batch(members, size, seed),)
 
 
-def losses_and_grads(learner, *batches) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+def losses_and_grads(learner, *batches) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """What train_step computes before its optimizer step: (total loss, per-member critic loss,
     gradients by parameter name). Consumes the training streams as train_step does."""
     gens = learner.generators["train"]

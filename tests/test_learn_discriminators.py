@@ -11,7 +11,8 @@ from mfhrl_fast import FidelitySpec, ReplayRing, SimPool
 from mfhrl_fast.learners import DiscriminatorConfig, FidelityDiscriminators
 
 
-def random_action_data(spec: FidelitySpec, seed: int, steps: int = 1000, envs: int = 32) -> ReplayRing:
+def random_action_data(spec: FidelitySpec, seed: int, steps: int = 1000,
+                       envs: int = 32) -> ReplayRing:
     """``steps`` pool steps of uniform random actions in ``spec``, stored in a ring."""
     ring = ReplayRing(capacity=steps * envs, obs_dim=OBS, act_dim=ACT, seed=seed)
     pool = SimPool(fidelities=[spec], num_envs=envs, num_threads=2, seed=seed)
@@ -59,8 +60,9 @@ def test_mixed_fidelity_batch_uses_each_transitions_own_pair():
                               batch["fidelity"], ratio_clip=(1e-5, 1.0), gap_clip=(1e-45, 10.0))
     for k in (0, 3):
         rows = batch["fidelity"] == k
-        w_k, u_k = disc.ratio_and_gap(*(tensors[key][rows] for key in ("obs", "action", "next_obs")),
-                                      noise[rows], k, ratio_clip=(1e-5, 1.0), gap_clip=(1e-45, 10.0))
+        rows_k = (tensors[key][rows] for key in ("obs", "action", "next_obs"))
+        w_k, u_k = disc.ratio_and_gap(*rows_k, noise[rows], k, ratio_clip=(1e-5, 1.0),
+                                      gap_clip=(1e-45, 10.0))
         torch.testing.assert_close(w[rows], w_k)
         torch.testing.assert_close(u[rows], u_k)
     assert not torch.allclose(w[batch["fidelity"] == 0], w[batch["fidelity"] == 3])

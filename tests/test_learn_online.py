@@ -51,7 +51,8 @@ def test_collect_stores_transitions_of_the_members():
 
 def test_online_sac_smoke(tmp_path):
     rows = []
-    learner, history = train_online_sac(OnlineSACConfig(**TINY), sac=SACConfig(hidden_sizes=(32, 32)),
+    learner, history = train_online_sac(OnlineSACConfig(**TINY),
+                                        sac=SACConfig(hidden_sizes=(32, 32)),
                                         device="cpu", log_path=tmp_path / "curve.jsonl",
                                         log=rows.append)
     assert [row["env_steps"] for row in history] == [80, 160]

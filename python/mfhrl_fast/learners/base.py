@@ -61,7 +61,8 @@ class EnsembleLearner(LearnerStateMixin):
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, "
                             f"got {type(config).__name__}")
-        seeds = list(member_seeds) if member_seeds is not None else derive_member_seeds(seed, num_members)
+        seeds = (list(member_seeds) if member_seeds is not None
+                 else derive_member_seeds(seed, num_members))
         if len(seeds) != num_members:
             raise ValueError(f"{len(seeds)} member_seeds for {num_members} members")
         self.obs_dim, self.act_dim, self.num_members = obs_dim, act_dim, num_members
@@ -117,7 +118,8 @@ class EnsembleLearner(LearnerStateMixin):
         std_t = torch.as_tensor(np.asarray(std, dtype=np.float32)).reshape(-1)
         if mean_t.numel() != self.obs_dim or std_t.numel() != self.obs_dim:
             raise ValueError(f"mean and std must have {self.obs_dim} entries")
-        if not (torch.isfinite(mean_t).all() and torch.isfinite(std_t).all() and (std_t >= 0).all()):
+        finite = torch.isfinite(mean_t).all() and torch.isfinite(std_t).all()
+        if not (finite and (std_t >= 0).all()):
             raise ValueError("mean and std must be finite and std >= 0")
         self.nets.obs_mean.copy_(mean_t)
         self.nets.obs_std.copy_(std_t + eps)
@@ -143,7 +145,8 @@ class EnsembleLearner(LearnerStateMixin):
         n_pi, n_next = data["pi_obs"].shape[1], data["next_obs"].shape[1]
         return {"pi": (n_pi, self.act_dim), "next": (n_next, self.act_dim)}
 
-    def _prepare(self, batches: tuple[Any, ...], gens: list[torch.Generator]) -> dict[str, torch.Tensor]:
+    def _prepare(self, batches: tuple[Any, ...],
+                 gens: list[torch.Generator]) -> dict[str, torch.Tensor]:
         """Tensors of the loss from ``train_step``'s arguments (subclasses: several batches)."""
         if len(batches) != 1:
             raise TypeError(f"{type(self).__name__}.train_step takes one batch, got {len(batches)}")
@@ -168,7 +171,8 @@ class EnsembleLearner(LearnerStateMixin):
         actor_loss, metrics = losses.sac_actor_loss(q_pi, log_pi, alpha.detach())
         total = actor_loss.sum()
         if c.auto_alpha:
-            alpha_loss, m = losses.temperature_loss(self.nets.log_alpha, log_pi, self.target_entropy)
+            alpha_loss, m = losses.temperature_loss(
+                self.nets.log_alpha, log_pi, self.target_entropy)
             total, metrics = total + alpha_loss.sum(), metrics | m
         with torch.no_grad():
             next_mean, next_log_std = self._policy(data["next_obs"])

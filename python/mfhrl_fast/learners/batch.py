@@ -96,7 +96,8 @@ def host_fidelity(batch: Mapping[str, Any], shape: tuple[int, ...]) -> np.ndarra
     try:
         return np.broadcast_to(ids, shape)
     except ValueError:
-        raise ValueError(f"fidelity ids shaped {ids.shape} do not match the batch {shape}") from None
+        raise ValueError(
+            f"fidelity ids shaped {ids.shape} do not match the batch {shape}") from None
 
 
 def metrics_to_floats(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:

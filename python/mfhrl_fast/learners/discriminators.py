@@ -51,7 +51,8 @@ class FidelityDiscriminators:
         for k, s in zip(ids, member_seeds(seed, len(ids))):
             init = torch.Generator().manual_seed(s)
             pair = nn.ModuleDict({
-                "sa": EnsembleMLP(1, obs_dim + act_dim, c.hidden_sizes, 2, output_bound=c.logit_bound),
+                "sa": EnsembleMLP(1, obs_dim + act_dim, c.hidden_sizes, 2,
+                                  output_bound=c.logit_bound),
                 "sas": EnsembleMLP(1, 2 * obs_dim + act_dim, c.hidden_sizes, 2,
                                    output_bound=c.logit_bound),
             })
@@ -61,7 +62,8 @@ class FidelityDiscriminators:
         self.nets.register_buffer("state_mean", torch.zeros(obs_dim))
         self.nets.register_buffer("state_std", torch.ones(obs_dim))
         self.nets.to(self.device)
-        self.optimizers = {k: torch.optim.Adam(self.nets[str(k)].parameters(), lr=c.lr) for k in ids}
+        self.optimizers = {k: torch.optim.Adam(self.nets[str(k)].parameters(), lr=c.lr)
+                           for k in ids}
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.num_updates = dict.fromkeys(ids, 0)
 
@@ -97,12 +99,14 @@ class FidelityDiscriminators:
         if not isinstance(batch, Mapping):
             raise TypeError(f"{name} must be a mapping of arrays, got {type(batch).__name__}")
         out = []
-        for key, dim in (("obs", self.obs_dim), ("action", self.act_dim), ("next_obs", self.obs_dim)):
+        dims = (("obs", self.obs_dim), ("action", self.act_dim), ("next_obs", self.obs_dim))
+        for key, dim in dims:
             if key not in batch:
                 raise KeyError(f"{name} is missing '{key}'")
             t = to_tensor(batch[key], key, self.device)
             if t.ndim < 2 or t.shape[-1] != dim:
-                raise ValueError(f"{name}['{key}'] must end in dimension {dim}, got {tuple(t.shape)}")
+                raise ValueError(
+                    f"{name}['{key}'] must end in dimension {dim}, got {tuple(t.shape)}")
             out.append(t.reshape(-1, dim))
         if not out[0].shape[0] == out[1].shape[0] == out[2].shape[0] > 0:
             raise ValueError(f"{name}'s arrays must hold the same, non-zero number of transitions")
@@ -143,7 +147,8 @@ class FidelityDiscriminators:
         def acc(real_logits: torch.Tensor, sim_logits: torch.Tensor) -> float:
             hits = (real_logits.argmax(-1) == 0).sum() + (sim_logits.argmax(-1) == 1).sum()
             return float(hits) / (len(real_logits) + len(sim_logits))
-        return {"acc_sa": acc(sa_real, sa_sim), "acc_sas": acc(sas_real + sa_real, sas_sim + sa_sim)}
+        return {"acc_sa": acc(sa_real, sa_sim),
+                "acc_sas": acc(sas_real + sa_real, sas_sim + sa_sim)}
 
     def _selections(self, fidelity: Any, n: int) -> list[tuple[int, Any]]:
         """(fidelity id, row selection: a slice or an index tensor) for ``n`` rows."""
@@ -172,7 +177,8 @@ class FidelityDiscriminators:
             out[sel] = losses.log_dynamics_ratio(*self.logits(k, *(x[sel] for x in rows)))
         return out
 
-    def reward_correction(self, obs: Any, action: Any, next_obs: Any, fidelity: Any = None) -> torch.Tensor:
+    def reward_correction(self, obs: Any, action: Any, next_obs: Any,
+                          fidelity: Any = None) -> torch.Tensor:
         """DARC's reward correction Delta r = log w (H2O's DARC / DARC+ references), (N,)."""
         return losses.darc_reward_correction(self.log_ratio(obs, action, next_obs, fidelity))
 
@@ -203,7 +209,8 @@ class FidelityDiscriminators:
         s, a, s2 = obs.reshape(-1, self.obs_dim), action.reshape(-1, self.act_dim), \
             next_obs.reshape(-1, self.obs_dim)
         z = noise.reshape(s.shape[0], -1, self.obs_dim)
-        log_w, u = torch.empty(s.shape[0], device=self.device), torch.empty(s.shape[0], device=self.device)
+        log_w = torch.empty(s.shape[0], device=self.device)
+        u = torch.empty(s.shape[0], device=self.device)
         for k, sel in self._selections(fidelity, s.shape[0]):
             sk, ak, s2k, zk = s[sel], a[sel], s2[sel], z[sel]
             sa, sas = self.logits(k, sk, ak, s2k)
@@ -230,7 +237,8 @@ class FidelityDiscriminators:
             "rng": self.generator.get_state(), "num_updates": dict(self.num_updates)})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if list(state["fidelity_ids"]) != self.fidelity_ids or state["config"] != asdict(self.config):
+        same = list(state["fidelity_ids"]) == self.fidelity_ids
+        if not same or state["config"] != asdict(self.config):
             raise ValueError("state was saved by discriminators of other fidelities or config")
         self.nets.load_state_dict(state["nets"])
         for k, o in self.optimizers.items():

@@ -41,7 +41,8 @@ class EnsembleH2O(EnsembleLearner):
             raise ValueError(f"the discriminators live on {discriminators.device}, "
                              f"the learner on {self.device}")
 
-    def _prepare(self, batches: tuple[Any, ...], gens: list[torch.Generator]) -> dict[str, torch.Tensor]:
+    def _prepare(self, batches: tuple[Any, ...],
+                 gens: list[torch.Generator]) -> dict[str, torch.Tensor]:
         if len(batches) != 2:
             raise TypeError(f"EnsembleH2O takes a real and a sim batch, got {len(batches)} batches")
         real = self._member_batch(batches[0], "real_batch")

@@ -149,7 +149,8 @@ def train_online_sac(
             if collector.env_steps >= next_eval or collector.env_steps >= c.steps:
                 next_eval += c.eval_every
                 returns = evaluate(learner, members=range(c.num_members), fidelity=fidelity,
-                                   n_episodes=c.eval_episodes, max_episode_steps=c.max_episode_steps,
+                                   n_episodes=c.eval_episodes,
+                                   max_episode_steps=c.max_episode_steps,
                                    seed=c.eval_seed, num_threads=c.num_threads)
                 row = {"env_steps": collector.env_steps, "updates": learner.num_updates,
                        "eval/mean": float(returns.mean()),

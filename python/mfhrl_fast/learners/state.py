@@ -76,7 +76,8 @@ class LearnerStateMixin:
         temperatures and random streams), trained on independently from here on."""
         index = [int(m) for m in members]
         if not index or any(not 0 <= m < self.num_members for m in index):
-            raise ValueError(f"members must be non-empty ids in [0, {self.num_members}), got {members!r}")
+            raise ValueError(
+                f"members must be non-empty ids in [0, {self.num_members}), got {members!r}")
         new = type(self)(self.obs_dim, self.act_dim, num_members=len(index), config=self.config,
                          member_seeds=[self.member_seeds[m] for m in index], device=self.device,
                          **self._init_kwargs())

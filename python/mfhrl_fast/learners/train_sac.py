@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train and evaluate in this gravity (1.0: the true dynamics)")
     parser.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
     parser.add_argument("--log", default=None, help="append the evaluation rows (JSON lines) here")
-    parser.add_argument("--save", default=None, help="write the learner's state_dict here at the end")
+    parser.add_argument("--save", default=None,
+                        help="write the learner's state_dict here at the end")
 
 
 def run(args: argparse.Namespace) -> int:
