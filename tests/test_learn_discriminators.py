@@ -124,6 +124,8 @@ def test_errors():
         disc.train_step(0, {**batch, "obs": batch["obs"][:, :5]}, batch)
     with pytest.raises(ValueError, match="needs fidelity ids"):
         disc.log_ratio(batch["obs"], batch["action"], batch["next_obs"])
+    with pytest.raises(ValueError, match="need 4 integer fidelity ids"):
+        disc.log_ratio(batch["obs"], batch["action"], batch["next_obs"], np.zeros(3, np.int64))
     with pytest.raises(ValueError, match="at least 2 finite"):
         disc.set_real_states(batch["obs"][:1])
     with pytest.raises(ValueError, match="other fidelities"):

@@ -147,6 +147,7 @@ class FidelityDiscriminators:
         def acc(real_logits: torch.Tensor, sim_logits: torch.Tensor) -> float:
             hits = (real_logits.argmax(-1) == 0).sum() + (sim_logits.argmax(-1) == 1).sum()
             return float(hits) / (len(real_logits) + len(sim_logits))
+
         return {"acc_sa": acc(sa_real, sa_sim),
                 "acc_sas": acc(sas_real + sa_real, sas_sim + sa_sim)}
 
@@ -157,8 +158,10 @@ class FidelityDiscriminators:
                 raise ValueError("the sim batch needs fidelity ids: discriminators exist for "
                                  f"fidelities {self.fidelity_ids}")
             return [(self.fidelity_ids[0], slice(None))]
-        ids = np.broadcast_to(np.asarray(fidelity), (n,)) if np.ndim(fidelity) == 0 else \
-            np.asarray(fidelity).reshape(-1)
+        ids = np.asarray(fidelity)
+        ids = np.broadcast_to(ids, (n,)) if ids.ndim == 0 else ids.reshape(-1)
+        if ids.shape != (n,) or ids.dtype.kind not in "iu":
+            raise ValueError(f"need {n} integer fidelity ids, got {ids.dtype} {np.shape(fidelity)}")
         present = np.unique(ids)
         for k in present:
             self._pair(int(k))
