@@ -44,11 +44,23 @@ def _add_collect(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=collect_cli.run)
 
 
+def _add_train_sac(sub: argparse._SubParsersAction) -> None:
+    from .learners import train_sac
+
+    p = sub.add_parser(
+        "train-sac",
+        help="Online ensemble SAC on HalfCheetah-v5 through SimPool, with evaluations.",
+    )
+    train_sac.add_arguments(p)
+    p.set_defaults(func=train_sac.run)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mfhrl-fast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_bench_sim(sub)
     _add_collect(sub)
+    _add_train_sac(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,196 @@
+"""Configuration dataclasses of the learners (SPEC.md section 2).
+
+Every default says where it comes from: "SPEC 2.x" for the numbers the
+specification fixes (the papers' where the papers give them), "CORL" for
+CORL's CQL HalfCheetah configuration, "H2O" for the H2O authors' code and
+"ours" where the papers leave the number open.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+
+def _check(config: object, *, positive: tuple[str, ...] = (), unit: tuple[str, ...] = ()) -> None:
+    """Reject non-finite numbers, non-positive ``positive`` fields and ``unit`` fields
+    outside (0, 1], naming the field."""
+    name = type(config).__name__
+    for f in fields(config):
+        value = getattr(config, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        for v in values:
+            if v is None or isinstance(v, bool):
+                continue
+            if not isinstance(v, int | float):
+                raise TypeError(f"{name}.{f.name} must be a number, got {v!r}")
+            if not math.isfinite(v):
+                raise ValueError(f"{name}.{f.name} must be finite, got {v}")
+    for field in positive + unit:
+        if getattr(config, field) <= 0:
+            raise ValueError(f"{name}.{field} must be > 0, got {getattr(config, field)}")
+    for field in unit:
+        if getattr(config, field) > 1:
+            raise ValueError(f"{name}.{field} must be <= 1, got {getattr(config, field)}")
+    hidden = getattr(config, "hidden_sizes", (1,))
+    if len(hidden) == 0 or any(not isinstance(h, int) or h <= 0 for h in hidden):
+        raise ValueError(f"{name}.hidden_sizes must be positive ints, got {hidden!r}")
+
+
+@dataclass(frozen=True)
+class SACConfig:
+    """Soft actor-critic shared by every learner (SPEC 2.1)."""
+
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    """Hidden layers of actor and critics (SPEC 2.3, H2O's 256-256; CORL's CQL critic has 3)."""
+    actor_lr: float = 3e-4
+    """Adam step of the actor (SPEC 2.1)."""
+    critic_lr: float = 3e-4
+    """Adam step of the twin critics (SPEC 2.1)."""
+    alpha_lr: float | None = None
+    """Adam step of log alpha; None uses ``actor_lr`` (as CORL and H2O do)."""
+    gamma: float = 0.99
+    """Discount (SPEC 2.1)."""
+    tau: float = 5e-3
+    """Polyak rate of the target critics (SPEC 2.1)."""
+    target_entropy: float | None = None
+    """Entropy target of the temperature; None is -|A| (SPEC 2.1)."""
+    alpha_init: float = 1.0
+    """Initial temperature (log alpha = 0, as CORL and H2O)."""
+    auto_alpha: bool = True
+    """Tune the temperature automatically (SPEC 2.1); False keeps ``alpha_init``."""
+    backup_entropy: bool = False
+    """Subtract alpha log pi(a'|s') in the Bellman target; SPEC 2.1 has no entropy term."""
+    log_std_min: float = -20.0
+    """Lower clamp of the actor's log std (CORL)."""
+    log_std_max: float = 2.0
+    """Upper clamp of the actor's log std (CORL)."""
+    orthogonal_init: bool = True
+    """Orthogonal hidden layers with gain sqrt(2) (CORL's critic init; ours for the actor)."""
+    last_layer_gain: float = 1e-2
+    """Gain of the output layers' init (CORL)."""
+    target_update_period: int = 1
+    """Gradient steps between Polyak updates (CORL, H2O)."""
+
+    def __post_init__(self) -> None:
+        _check(self, positive=("actor_lr", "critic_lr", "alpha_init"), unit=("gamma", "tau"))
+        if self.alpha_lr is not None and self.alpha_lr <= 0:
+            raise ValueError(f"alpha_lr must be > 0 or None, got {self.alpha_lr}")
+        if self.target_update_period < 1:
+            raise ValueError("target_update_period must be >= 1")
+        if self.log_std_min >= self.log_std_max:
+            raise ValueError("log_std_min must be < log_std_max")
+
+
+@dataclass(frozen=True)
+class CQLConfig(SACConfig):
+    """CQL(H) with importance-sampled actions (SPEC 2.2); defaults of CORL's HalfCheetah run."""
+
+    actor_lr: float = 3e-5
+    """CORL's policy_lr for CQL on HalfCheetah (SPEC 2.1's 3e-4 is for online SAC)."""
+    critic_lr: float = 3e-4
+    """CORL's qf_lr."""
+    alpha_cql: float = 10.0
+    """Weight of the conservative term (SPEC 2.2, CORL HalfCheetah)."""
+    n_actions: int = 10
+    """Sampled actions per source: n uniform, n from pi(.|s), n from pi(.|s') (SPEC 2.2)."""
+    lagrange: bool = False
+    """Tune the conservative weight by dual descent on ``target_action_gap`` (CQL's variant)."""
+    target_action_gap: float = -1.0
+    """Lagrange threshold tau of the dual variable (CORL)."""
+    alpha_prime_init: float = math.e
+    """Initial Lagrange multiplier (CORL: log alpha' = 1)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.n_actions < 1:
+            raise ValueError(f"n_actions must be >= 1, got {self.n_actions}")
+        if self.alpha_cql < 0 or self.alpha_prime_init <= 0:
+            raise ValueError("alpha_cql must be >= 0 and alpha_prime_init > 0")
+
+
+@dataclass(frozen=True)
+class H2OConfig(SACConfig):
+    """H2O's dynamics-aware policy evaluation (SPEC 2.3, MF-HRL-IGM eq. 1)."""
+
+    beta: float = 0.01
+    """Weight of the adaptive value regularisation (SPEC 2.3)."""
+    n_next_samples: int = 10
+    """Samples s' ~ N(s'_sim, diag sigma_D^2) per transition for the gap u (SPEC 2.3)."""
+    s_prime_std_ratio: float = 1.0
+    """Multiplier of sigma_D in those samples (H2O)."""
+    ratio_clip: tuple[float, float] = (1e-5, 1.0)
+    """Clip of the dynamics ratio w (SPEC 2.3)."""
+    gap_clip: tuple[float, float] = (1e-45, 10.0)
+    """Clip of the gap u (SPEC 2.3)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.n_next_samples < 1 or self.beta < 0 or self.s_prime_std_ratio < 0:
+            raise ValueError("n_next_samples must be >= 1, beta and s_prime_std_ratio >= 0")
+        for name in ("ratio_clip", "gap_clip"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(f"{name} must satisfy 0 < low <= high, got {(low, high)}")
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """The D_sa / D_sas pair of one fidelity (SPEC 2.3)."""
+
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    """Hidden layers (SPEC 2.3)."""
+    lr: float = 3e-4
+    """Adam step (H2O's d_sa_lr and d_sas_lr)."""
+    noise_std: float = 0.1
+    """Std of the Gaussian noise on every input during training (SPEC 2.3)."""
+    logit_bound: float = 2.0
+    """Logits are ``logit_bound * tanh(.)`` (SPEC 2.3)."""
+    normalize_inputs: bool = True
+    """Standardise s and s' with the real states' mean and std before the networks (ours;
+    H2O feeds raw states, which trains much slower on HalfCheetah's mixed scales)."""
+
+    def __post_init__(self) -> None:
+        _check(self, positive=("lr", "logit_bound"))
+        if self.noise_std < 0:
+            raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
+
+
+@dataclass(frozen=True)
+class OnlineSACConfig:
+    """Online ensemble SAC through ``SimPool`` (``mfhrl-fast train-sac``); all defaults ours
+    unless marked."""
+
+    steps: int = 100_000
+    """Environment steps in total, over all environments."""
+    num_envs: int = 8
+    """Environments stepped per pool call; environment i is run by member i mod L."""
+    num_members: int = 5
+    """Ensemble size L (SPEC 3.1's default)."""
+    mask_prob: float = 1.0
+    """Bernoulli p of the replay's member masks; 1.0 lets every member learn from all data."""
+    learning_starts: int = 5_000
+    """Environment steps of uniform random actions before learning (CleanRL's 5e3)."""
+    batch_size: int = 256
+    """Transitions per member per gradient step (CORL, CleanRL)."""
+    updates_per_step: float = 1.0
+    """Gradient steps per environment step (update-to-data ratio)."""
+    eval_every: int = 5_000
+    """Environment steps between evaluations of every member."""
+    eval_episodes: int = 5
+    """Deterministic episodes per member and evaluation."""
+    max_episode_steps: int = 1000
+    """Episode length in training and evaluation (HalfCheetah-v5's)."""
+    num_threads: int = 2
+    """SimPool threads."""
+    seed: int = 0
+    """Seeds the learner, the pool, the replay masks and the random warm-up actions."""
+    eval_seed: int = 10_000
+    """Seed of the evaluation pool (fixed, so evaluations compare like with like)."""
+
+    def __post_init__(self) -> None:
+        _check(self, positive=("steps", "num_envs", "num_members", "batch_size", "eval_every",
+                               "eval_episodes", "max_episode_steps", "num_threads"),
+               unit=("mask_prob",))
+        if self.learning_starts < 0 or self.updates_per_step < 0 or self.seed < 0:
+            raise ValueError("learning_starts, updates_per_step and seed must be >= 0")

@@ -1,0 +1,78 @@
+"""Ensemble CQL (SPEC.md 2.2), the offline phase of MF-HRL-IGM (SPEC 3.1)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import losses
+from .base import EnsembleLearner
+from .config import CQLConfig
+from .nets import tanh_gaussian
+
+
+class EnsembleCQL(EnsembleLearner):
+    """L CQL(H) learners (importance-sampled, Kumar et al. 2020) as one ensemble.
+
+    Each member's critic minimises :func:`~.losses.cql_critic_loss` over its own
+    bootstrap row of ``ReplayRing.sample_members``; with ``config.lagrange`` the
+    conservative weight alpha_cql * alpha' is tuned per member by
+    :func:`~.losses.cql_lagrange_loss`. Actor and temperature: SPEC 2.1.
+    """
+
+    config_class = CQLConfig
+
+    def _build_nets(self) -> nn.ModuleDict:
+        nets = super()._build_nets()
+        if self.config.lagrange:
+            value = math.log(self.config.alpha_prime_init)
+            nets.register_parameter(
+                "log_alpha_prime", nn.Parameter(torch.full((self.num_members,), value)))
+        return nets
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        groups = super()._param_groups()
+        if self.config.lagrange:  # CORL: the multiplier's Adam uses qf_lr
+            groups.append({"params": [self.nets.log_alpha_prime], "lr": self.config.critic_lr})
+        return groups
+
+    def _noise_shapes(self, data):
+        shapes = super()._noise_shapes(data)
+        shapes["cql"] = (data["obs"].shape[1], 3 * self.config.n_actions, self.act_dim)
+        return shapes
+
+    def _critic_loss(self, data, noise, target, policy):
+        c, L, n = self.config, self.num_members, self.config.n_actions
+        obs, z = data["obs"], noise["cql"]
+        batch = obs.shape[1]
+        uniform = 2.0 * torch.special.ndtr(z[:, :, :n]) - 1.0  # U(-1, 1) from the member's normals
+        a_pi, log_pi = tanh_gaussian(policy["mean"][:, :, None], policy["log_std"][:, :, None],
+                                     z[:, :, n:2 * n])
+        a_next, log_next = tanh_gaussian(policy["next_mean"][:, :, None],
+                                         policy["next_log_std"][:, :, None], z[:, :, 2 * n:])
+        actions = torch.cat([data["action"][:, :, None], uniform, a_pi, a_next], dim=2)
+        rows = obs[:, :, None].expand(-1, -1, 1 + 3 * n, -1)
+        q = self._q("critic", rows.reshape(L, -1, self.obs_dim),
+                    actions.reshape(L, -1, self.act_dim)).view(2, L, batch, 1 + 3 * n)
+        log_uniform = torch.full_like(log_pi, losses.uniform_log_density(self.act_dim))
+        log_mu = torch.cat([log_uniform, log_pi, log_next], dim=-1)
+        weight: Any = c.alpha_cql
+        if c.lagrange:
+            weight = c.alpha_cql * self.nets.log_alpha_prime.exp().clamp(0.0, 1e6).detach()
+        loss, metrics = losses.cql_critic_loss(q[..., 0], target, q[..., 1:], log_mu, weight)
+        extra: Any = 0.0
+        if c.lagrange:
+            lagrange, m = losses.cql_lagrange_loss(
+                self.nets.log_alpha_prime, metrics["cql_diff"], c.alpha_cql, c.target_action_gap)
+            extra, metrics = lagrange.sum(), metrics | m
+        return loss, extra, metrics
+
+    def update_flops(self, batch_size: int) -> int:
+        """Analytic FLOPs of one ``train_step``: SAC's plus the critic on 3n sampled actions."""
+        critic = self.nets["critic"]
+        n_rows = batch_size * (1 + 3 * self.config.n_actions)
+        return self._sac_flops(batch_size, batch_size, batch_size) + 3 * critic.flops(
+            n_rows - batch_size)

@@ -1,0 +1,89 @@
+"""Ensemble H2O (SPEC.md 2.3, MF-HRL-IGM eq. 1), the online phase of MF-HRL-IGM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from . import losses
+from .base import EnsembleLearner
+from .batch import TRANSITION_KEYS, host_fidelity
+from .config import H2OConfig
+from .discriminators import FidelityDiscriminators
+from .seeding import draw_normal
+
+
+class EnsembleH2O(EnsembleLearner):
+    """L H2O learners as one ensemble: ``train_step(real_batch, sim_batch)``.
+
+    ``real_batch`` comes from the offline data D, ``sim_batch`` from the simulated
+    replay B (with its ``fidelity`` ids; a batch without them uses the only pair of
+    ``discriminators``). Each simulated transition gets its dynamics ratio w and gap
+    u from the discriminators of its own fidelity; the critic minimises
+    :func:`~.losses.h2o_critic_loss`, the actor SPEC 2.1's loss over the real and
+    simulated states together. Default 128 real + 128 simulated per member (SPEC 2.3)
+    is the caller's choice of batch sizes.
+    """
+
+    config_class = H2OConfig
+
+    def __init__(self, obs_dim: int, act_dim: int, discriminators: FidelityDiscriminators,
+                 **kwargs: Any) -> None:
+        if not isinstance(discriminators, FidelityDiscriminators):
+            raise TypeError("discriminators must be a FidelityDiscriminators, got "
+                            f"{type(discriminators).__name__}")
+        if (discriminators.obs_dim, discriminators.act_dim) != (obs_dim, act_dim):
+            raise ValueError("the discriminators' obs_dim/act_dim differ from the learner's")
+        self.discriminators = discriminators
+        super().__init__(obs_dim, act_dim, **kwargs)
+        if discriminators.device != self.device:
+            raise ValueError(f"the discriminators live on {discriminators.device}, "
+                             f"the learner on {self.device}")
+
+    def _prepare(self, batches: tuple[Any, ...],
+                 gens: list[torch.Generator]) -> dict[str, torch.Tensor]:
+        if len(batches) != 2:
+            raise TypeError(f"EnsembleH2O takes a real and a sim batch, got {len(batches)} batches")
+        real = self._member_batch(batches[0], "real_batch")
+        sim = self._member_batch(batches[1], "sim_batch")
+        n_sim = sim["obs"].shape[1]
+        fidelity = host_fidelity(batches[1], (self.num_members, n_sim))
+        c = self.config
+        noise = draw_normal(gens, {"s_prime": (n_sim, c.n_next_samples, self.obs_dim)}, self.device)
+        ratio, gap = self.discriminators.ratio_and_gap(
+            sim["obs"], sim["action"], sim["next_obs"], noise["s_prime"], fidelity,
+            ratio_clip=c.ratio_clip, gap_clip=c.gap_clip, std_ratio=c.s_prime_std_ratio)
+        data = {k: torch.cat([real[k], sim[k]], dim=1) for k in TRANSITION_KEYS}
+        data["pi_obs"] = data["obs"]
+        data["ratio"], data["gap"] = ratio, gap
+        data["log_omega"] = losses.gap_weights(gap)
+        return data
+
+    def _critic_loss(self, data, noise, target, policy):
+        q = self._q("critic", data["obs"], data["action"])
+        n_real = q.shape[-1] - data["ratio"].shape[-1]
+        loss, metrics = losses.h2o_critic_loss(
+            q[..., :n_real], target[..., :n_real], q[..., n_real:], target[..., n_real:],
+            data["ratio"], data["log_omega"], self.config.beta)
+        metrics |= {"ratio": data["ratio"].mean(-1), "gap": data["gap"].mean(-1),
+                    "omega_std": data["log_omega"].exp().std(-1)}
+        return loss, 0.0, metrics
+
+    def update_flops(self, batch_size: tuple[int, int]) -> int:
+        """Analytic FLOPs of one ``train_step`` with (real, sim) transitions per member:
+        SAC's over real + sim, and the discriminators' forward passes for w and u."""
+        n_real, n_sim = batch_size
+        n = n_real + n_sim
+        disc = self.discriminators.flops(n_sim * self.num_members, self.config.n_next_samples)
+        return self._sac_flops(n, n, n) + disc
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"discriminators": self.discriminators.state_dict()}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        if "discriminators" in state:
+            self.discriminators.load_state_dict(state["discriminators"])
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {"discriminators": self.discriminators}

@@ -1,0 +1,23 @@
+"""Ensemble soft actor-critic (SPEC.md 2.1): the online learner and the others' base."""
+
+from __future__ import annotations
+
+from .base import EnsembleLearner
+from .config import SACConfig
+
+
+class EnsembleSAC(EnsembleLearner):
+    """L SAC agents trained as one vectorised ensemble.
+
+    ``train_step(batch)`` takes a batch from ``ReplayRing.sample_members`` (or a
+    shared (B, ...) batch) and applies SPEC 2.1's actor, temperature and critic
+    losses (:func:`~.losses.sac_actor_loss`, :func:`~.losses.temperature_loss`,
+    :func:`~.losses.sac_critic_loss`) to every member in one Adam step.
+    """
+
+    config_class = SACConfig
+
+    def update_flops(self, batch_size: int) -> int:
+        """Analytic FLOPs of one ``train_step`` with ``batch_size`` transitions per member."""
+        return self._sac_flops(batch_size, batch_size, batch_size)
+

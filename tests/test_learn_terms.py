@@ -1,0 +1,128 @@
+"""CQL's and H2O's critic losses inside the learners, recomputed by hand (SPEC.md 2.2, 2.3).
+
+One member, two transitions: the networks are re-evaluated with plain matrix
+products from the learner's weights, the sampled actions and their densities
+with torch.distributions, the dynamics ratio with the SPEC's probability form.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from learn_support import ACT, OBS, make_discriminators, make_learner, random_batch
+from torch.distributions import Normal
+
+from mfhrl_fast.learners.seeding import draw_normal
+
+
+def mlp(net, m: int, x: torch.Tensor) -> torch.Tensor:
+    """Member m of an EnsembleMLP with plain ops."""
+    layers = list(zip(net.weights, net.biases))
+    for k, (w, b) in enumerate(layers):
+        x = x @ w[m].detach() + b[m, 0].detach()
+        if k < len(layers) - 1:
+            x = torch.clamp(x, min=0.0)
+    if net.output_bound:
+        x = net.output_bound * torch.tanh(x)
+    return x
+
+
+def policy(learner, obs):
+    out = mlp(learner.nets["actor"], 0, obs)
+    mean, log_std = out[..., :ACT], out[..., ACT:]
+    return mean, torch.clamp(log_std, learner.config.log_std_min, learner.config.log_std_max)
+
+
+def squashed(mean, log_std, eps):
+    """tanh(u), u = mean + std eps, and log pi via Normal.log_prob - log(1 - tanh(u)^2)."""
+    u = mean + log_std.exp() * eps
+    a = torch.tanh(u)
+    return a, (Normal(mean, log_std.exp()).log_prob(u) - torch.log(1 - a**2)).sum(-1)
+
+
+def twin_q(learner, net, obs, act):
+    return [mlp(learner.nets[net], q, torch.cat([obs, act], -1))[..., 0] for q in range(2)]
+
+
+def bellman_targets(learner, batch, noise_next):
+    obs2 = torch.as_tensor(batch["next_obs"][0])
+    a2, _ = squashed(*policy(learner, obs2), noise_next)
+    q1, q2 = twin_q(learner, "critic_target", obs2, a2)
+    r, d = torch.as_tensor(batch["reward"][0]), torch.as_tensor(batch["terminated"][0])
+    return r + learner.config.gamma * (1 - d) * torch.minimum(q1, q2)
+
+
+def learner_terms(learner, *batches):
+    gens = learner.generators["train"]
+    states = [g.get_state() for g in gens]
+    data = learner._prepare(batches, gens)
+    noise = draw_normal(gens, learner._noise_shapes(data), learner.device)
+    _, critic, _ = learner._compute_losses(data, noise)
+    return critic, noise, data, states
+
+
+def test_cql_critic_loss_in_the_learner():
+    learner = make_learner("cql", 1, seed=4)  # n_actions = 3
+    batch = random_batch(1, 2, seed=8)
+    critic, noise, _, _ = learner_terms(learner, batch)
+    n = learner.config.n_actions
+    obs, act = torch.as_tensor(batch["obs"][0]), torch.as_tensor(batch["action"][0])
+    target = bellman_targets(learner, batch, noise["next"][0])
+    z = noise["cql"][0]  # (2, 3n, ACT)
+    uniform = 2 * (0.5 * (1 + torch.erf(z[:, :n] / math.sqrt(2)))) - 1
+    mean, log_std = policy(learner, obs)
+    mean2, log_std2 = policy(learner, torch.as_tensor(batch["next_obs"][0]))
+    a_pi, logp_pi = squashed(mean[:, None], log_std[:, None], z[:, n:2 * n])
+    a_nx, logp_nx = squashed(mean2[:, None], log_std2[:, None], z[:, 2 * n:])
+    sampled = torch.cat([uniform, a_pi, a_nx], 1)
+    log_mu = torch.cat([torch.full((2, n), ACT * math.log(0.5)), logp_pi, logp_nx], 1)
+    expected = 0.0
+    for q in range(2):
+        q_data = twin_q(learner, "critic", obs, act)[q]
+        q_s = twin_q(learner, "critic", obs[:, None].expand(-1, 3 * n, -1), sampled)[q]
+        bellman = 0.5 * ((q_data - target) ** 2).mean()
+        gap = (torch.log(torch.exp(q_s - log_mu).sum(1)) - q_data).mean()
+        expected = expected + bellman + learner.config.alpha_cql * gap
+    torch.testing.assert_close(critic[0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_h2o_critic_loss_in_the_learner():
+    disc = make_discriminators()
+    learner = make_learner("h2o", 1, seed=6, discriminators=disc)  # 4 next-state samples
+    real, sim = random_batch(1, 2, seed=11), random_batch(1, 2, seed=12)
+    critic, noise, data, states = learner_terms(learner, real, sim)
+    c = learner.config
+    # the gap's samples were the first draw of the member's training stream
+    gen = torch.Generator().manual_seed(0)
+    gen.set_state(states[0])
+    z = torch.randn(2 * c.n_next_samples * OBS, generator=gen).view(2, c.n_next_samples, OBS)
+    s, a, s2 = (torch.as_tensor(sim[k][0]) for k in ("obs", "action", "next_obs"))
+    pair, sigma = disc.nets["0"], disc.nets.state_std
+
+    def ratio_real_sim(s_next):  # [p(real|sas)/p(sim|sas)] / [p(real|sa)/p(sim|sa)]
+        sa_logits = mlp(pair["sa"], 0, torch.cat([s, a], -1))
+        sas_logits = mlp(pair["sas"], 0, torch.cat([s, a, s_next], -1)) + sa_logits
+        p_sa, p_sas = torch.softmax(sa_logits, -1), torch.softmax(sas_logits, -1)
+        return (p_sas[:, 0] / p_sas[:, 1]) / (p_sa[:, 0] / p_sa[:, 1])
+
+    w = ratio_real_sim(s2).clamp(1e-5, 1.0)
+    u = torch.stack([torch.log(1 / ratio_real_sim(s2 + sigma * z[:, j]))
+                     for j in range(c.n_next_samples)], 1).mean(1).clamp(1e-45, 10.0)
+    torch.testing.assert_close(data["ratio"][0], w, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(data["gap"][0], u, rtol=1e-4, atol=1e-6)
+    omega = u / u.sum()
+    # Bellman targets: the real rows then the sim rows, one noise draw over both
+    both = {k: torch.cat([torch.as_tensor(real[k]), torch.as_tensor(sim[k])], 1)
+            for k in ("next_obs", "reward", "terminated")}
+    target = bellman_targets(learner, both, noise["next"][0])
+    expected = 0.0
+    for q in range(2):
+        q_real = twin_q(learner, "critic", torch.as_tensor(real["obs"][0]),
+                        torch.as_tensor(real["action"][0]))[q]
+        q_sim = twin_q(learner, "critic", s, a)[q]
+        penalty = torch.log((omega * torch.exp(q_sim)).sum()) - q_real.mean()
+        bellman_real = 0.5 * ((q_real - target[:2]) ** 2).mean()
+        bellman_sim = 0.5 * (w * (q_sim - target[2:]) ** 2).mean()
+        expected = expected + c.beta * penalty + bellman_real + bellman_sim
+    torch.testing.assert_close(critic[0], expected, rtol=1e-5, atol=1e-5)
