@@ -11,6 +11,13 @@ import pytest
 
 from mfhrl_fast import FidelitySpec, SimPool, h2o_presets, half_cheetah_xml, paper_ladder
 
+try:  # tiny matrices on several torch threads of a busy 2-core machine cost milliseconds
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:
+    pass
+
 BASE_FRAME_SKIP = 5  # HalfCheetah-v5
 CONTROL_PERIOD = 0.05  # timestep 0.01 * frame_skip 5
 CTRL_COST_WEIGHT = 0.1

@@ -45,12 +45,22 @@ def _add_collect(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_train_sac(sub: argparse._SubParsersAction) -> None:
-    from .learners import train_sac
-
     p = sub.add_parser(
         "train-sac",
         help="Online ensemble SAC on HalfCheetah-v5 through SimPool, with evaluations.",
     )
+    try:  # the learners need PyTorch; every other command works without it
+        from .learners import train_sac
+    except ImportError as e:
+        error = e
+
+        def unavailable(args: argparse.Namespace) -> int:
+            print(f"mfhrl-fast train-sac needs PyTorch and mfhrl_fast.learners: {error}",
+                  file=sys.stderr)
+            return 2
+
+        p.set_defaults(func=unavailable)
+        return
     train_sac.add_arguments(p)
     p.set_defaults(func=train_sac.run)
 
