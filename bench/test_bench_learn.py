@@ -14,13 +14,12 @@ gradients). Targets are printed, not asserted; the tests fail only on wrong resu
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
 
 from mfhrl_fast.learners import EnsembleH2O, FidelityDiscriminators
+from timing import best_time
 
 MEMBERS, REAL, SIM, OBS, ACT, MM = 5, 128, 128, 17, 6, 2048
 TARGETS = {"ensemble_vs_sequential": 1.3, "flops_vs_matmul": 0.6}
@@ -73,17 +72,6 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup() -> Setup:
     return Setup()
-
-
-def best_time(fn, number: int, repeats: int) -> float:
-    """Best of ``repeats`` timings of ``number`` calls (the least disturbed one)."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
 
 
 @pytest.mark.benchmark(group="learn-update")

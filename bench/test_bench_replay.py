@@ -7,12 +7,12 @@ as cpprb; sample_members(256), L = 5, p = 0.5 >= 3x five NumPy masked samples.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
 from mfhrl_fast import ReplayRing
+
+from timing import best_time
 
 from replay_peers import (
     ACT,
@@ -28,18 +28,6 @@ from replay_peers import (
 CAPACITY = 1_000_000
 BATCH = 256
 ADD = 1000
-
-
-def seconds_per_call(fn, number: int, repeats: int = 5) -> float:
-    """Best of `repeats` timings of `number` calls: the least disturbed measurement."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
 
 
 def report(benchmark, name: str, ours: float, peer: float, target: float) -> float:
@@ -84,14 +72,14 @@ def check_rows(batch, data) -> None:
 def test_sample_vs_numpy_and_cpprb(benchmark, ring, numpy_ring, data):
     check_rows(ring.sample(BATCH), data)
     benchmark.pedantic(ring.sample, args=(BATCH,), rounds=200, iterations=10, warmup_rounds=5)
-    ours = seconds_per_call(lambda: ring.sample(BATCH), 500)
-    report(benchmark, "numpy_ring", ours, seconds_per_call(lambda: numpy_ring.sample(BATCH), 200), 3)
+    ours = best_time(lambda: ring.sample(BATCH), 500)
+    report(benchmark, "numpy_ring", ours, best_time(lambda: numpy_ring.sample(BATCH), 200), 3)
     cpprb = pytest.importorskip("cpprb")
     del cpprb
     rb = cpprb_buffer(CAPACITY)
     rb.add(**data)
     check_rows(rb.sample(BATCH), data)
-    report(benchmark, "cpprb", ours, seconds_per_call(lambda: rb.sample(BATCH), 200), 5)
+    report(benchmark, "cpprb", ours, best_time(lambda: rb.sample(BATCH), 200), 5)
 
 
 @pytest.mark.benchmark(group="replay-sample")
@@ -101,8 +89,8 @@ def test_sample_vs_torchrl(benchmark, ring, data):
     rb.extend(as_tensordict(data))
     check_rows({k: v.numpy() for k, v in rb.sample().items()}, data)
     benchmark.pedantic(rb.sample, rounds=50, iterations=5, warmup_rounds=2)
-    ours = seconds_per_call(lambda: ring.sample(BATCH), 500)
-    report(benchmark, "torchrl", ours, seconds_per_call(rb.sample, 100), 1)
+    ours = best_time(lambda: ring.sample(BATCH), 500)
+    report(benchmark, "torchrl", ours, best_time(rb.sample, 100), 1)
 
 
 @pytest.mark.benchmark(group="replay-members")
@@ -113,8 +101,8 @@ def test_sample_members_vs_numpy(benchmark, ring, numpy_ring, data):
     check_rows(batch, data)
     benchmark.pedantic(ring.sample_members, args=(BATCH,), rounds=100, iterations=5,
                        warmup_rounds=5)
-    ours = seconds_per_call(lambda: ring.sample_members(BATCH), 200)
-    peer = seconds_per_call(lambda: numpy_ring.sample_members(BATCH), 100)
+    ours = best_time(lambda: ring.sample_members(BATCH), 200)
+    peer = best_time(lambda: numpy_ring.sample_members(BATCH), 100)
     report(benchmark, "numpy_masked_x5", ours, peer, 3)
 
 
@@ -128,16 +116,16 @@ def test_add_vs_cpprb(benchmark, data):
         ring.add(**chunks[next(cursor) % len(chunks)], fidelity=0)
 
     benchmark.pedantic(add_ours, rounds=200, iterations=1, warmup_rounds=5)
-    assert len(ring) == 205 * ADD
+    assert len(ring) == next(cursor) * ADD  # every call added one batch (runs vary with --benchmark-disable)
     check_rows(ring.sample(BATCH), data)
-    ours = seconds_per_call(add_ours, 100)
+    ours = best_time(add_ours, 100)
     cpprb = pytest.importorskip("cpprb")
     del cpprb
     rb = cpprb_buffer(CAPACITY)
     peer_cursor = iter(range(10**9))
-    peer = seconds_per_call(lambda: rb.add(**chunks[next(peer_cursor) % len(chunks)]), 100)
+    peer = best_time(lambda: rb.add(**chunks[next(peer_cursor) % len(chunks)]), 100)
     report(benchmark, "cpprb_add", ours, peer, 1)
     numpy_ring = NumpyRing(CAPACITY)
     np_cursor = iter(range(10**9))
     report(benchmark, "numpy_ring_add", ours,
-           seconds_per_call(lambda: numpy_ring.add(chunks[next(np_cursor) % len(chunks)]), 100), 1)
+           best_time(lambda: numpy_ring.add(chunks[next(np_cursor) % len(chunks)]), 100), 1)
