@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from mfhrl_fast.learners import EnsembleH2O, FidelityDiscriminators
+
 from timing import best_time
 
 MEMBERS, REAL, SIM, OBS, ACT, MM = 5, 128, 128, 17, 6, 2048

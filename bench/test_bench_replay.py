@@ -12,8 +12,6 @@ import pytest
 
 from mfhrl_fast import ReplayRing
 
-from timing import best_time
-
 from replay_peers import (
     ACT,
     MEMBERS,
@@ -24,6 +22,7 @@ from replay_peers import (
     torchrl_buffer,
     transitions,
 )
+from timing import best_time
 
 CAPACITY = 1_000_000
 BATCH = 256

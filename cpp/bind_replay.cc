@@ -274,6 +274,10 @@ void BindReplayRing(py::module_& m) {
         std::lock_guard<std::mutex> lock(*r.mutex);
         return r.ring->size();
       })
+      .def("reseed", [](PyReplayRing& r, uint64_t seed) {
+             std::lock_guard<std::mutex> lock(*r.mutex);
+             r.ring->Reseed(seed);
+           }, py::arg("seed"))
       .def("member_count", [](const PyReplayRing& r, int member, const py::object& fidelities) {
              if (member < 0 || member >= r.ring->config().num_members) {
                throw py::value_error("member must be in [0, num_members)");

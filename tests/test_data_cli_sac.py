@@ -9,10 +9,11 @@ import sys
 
 import numpy as np
 import pytest
-from data_support import collect_small
 
 from mfhrl_fast.cli import main
 from mfhrl_fast.data import LearnerPolicy, SACTrainer, SACUnavailableError, from_minari
+
+from data_support import collect_small
 
 SMALL_FLAGS = ["--num-envs", "3", "--max-episode-steps", "40", "--num-threads", "1"]
 
@@ -79,6 +80,7 @@ def sac_trainer():
     matrices on several threads of a busy machine cost milliseconds per call."""
     pytest.importorskip("mfhrl_fast.learners")
     import torch
+
     from mfhrl_fast.learners import SACConfig
     from mfhrl_fast.learners.config import OnlineSACConfig
 

@@ -7,7 +7,6 @@ import gymnasium as gym
 import minari
 import numpy as np
 import pytest
-from data_support import SMALL, GaitTrainer, collect_small, episode_returns
 
 from mfhrl_fast import SimPool
 from mfhrl_fast.data import (
@@ -18,6 +17,8 @@ from mfhrl_fast.data import (
     from_minari,
     run_pool,
 )
+
+from data_support import SMALL, GaitTrainer, collect_small, episode_returns
 
 FIELDS = ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts")
 

@@ -7,9 +7,10 @@ import h5py
 import minari
 import numpy as np
 import pytest
-from data_support import collect_small
 
 from mfhrl_fast.data import DatasetError, from_d4rl_hdf5, from_minari, minari_root
+
+from data_support import collect_small
 
 # Three episodes in one file: 0-3 time out, 4-6 terminate, 7-11 time out (the file's end).
 N = 12

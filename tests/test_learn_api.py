@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from learn_support import ACT, OBS, batches_for, make_discriminators, make_learner, random_batch
 
 from mfhrl_fast.learners import (
     CQLConfig,
@@ -18,6 +17,8 @@ from mfhrl_fast.learners import (
     set_seed,
 )
 from mfhrl_fast.learners.base import default_device
+
+from learn_support import ACT, OBS, batches_for, make_discriminators, make_learner, random_batch
 
 
 def test_device_option_on_cpu():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from learn_support import ACT, OBS
 
 from mfhrl_fast import ReplayRing, SimPool
 from mfhrl_fast.learners import CQLConfig, EnsembleCQL
 from mfhrl_fast.learners.online import evaluate
+
+from learn_support import ACT, OBS
 
 # An open-loop sinusoid gait (found by random search) that runs forward at about 1.4 reward/step.
 PERIOD = 7

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from learn_support import ACT, OBS, SMALL, make_discriminators, make_learner, random_batch
 
 from mfhrl_fast import FidelitySpec, ReplayRing, SimPool
 from mfhrl_fast.learners import DiscriminatorConfig, FidelityDiscriminators
+
+from learn_support import ACT, OBS, SMALL, make_discriminators, make_learner, random_batch
 
 
 def random_action_data(spec: FidelitySpec, seed: int, steps: int = 1000,

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from mfhrl_fast.learners.state import slice_members
+
 from learn_support import (
     batches_for,
     losses_and_grads,
@@ -18,8 +21,6 @@ from learn_support import (
     member_rows,
     params,
 )
-
-from mfhrl_fast.learners.state import slice_members
 
 KINDS = ["sac", "cql", "cql-lagrange", "h2o"]
 SEEDS = [101, 202, 303]

@@ -9,13 +9,14 @@ import sys
 import numpy as np
 import pytest
 import torch
-from learn_support import ACT, OBS, make_learner
 
 from mfhrl_fast import FidelitySpec, ReplayRing
 from mfhrl_fast.cli import main as cli_main
 from mfhrl_fast.learners import SACConfig
 from mfhrl_fast.learners.config import OnlineSACConfig
 from mfhrl_fast.learners.online import collect, evaluate, train_online_sac
+
+from learn_support import ACT, OBS, make_learner
 
 TINY = dict(steps=160, num_envs=4, num_members=2, learning_starts=80, batch_size=16,
             eval_every=80, eval_episodes=2, max_episode_steps=40)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from learn_support import batches_for, make_learner
 
 from mfhrl_fast.learners.config import OnlineSACConfig
 from mfhrl_fast.learners.online import train_online_sac
+
+from learn_support import batches_for, make_learner
 
 
 @pytest.mark.slow

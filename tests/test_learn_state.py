@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from learn_support import batches_for, make_discriminators, make_learner, params, random_batch
 
 KINDS = ["sac", "cql", "cql-lagrange", "h2o"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 
 import torch
-from learn_support import ACT, OBS, make_discriminators, make_learner, random_batch
 from torch.distributions import Normal
 
 from mfhrl_fast.learners.seeding import draw_normal
+
+from learn_support import ACT, OBS, make_discriminators, make_learner, random_batch
 
 
 def mlp(net, m: int, x: torch.Tensor) -> torch.Tensor:

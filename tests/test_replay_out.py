@@ -7,6 +7,7 @@ import pytest
 
 from mfhrl_fast.replay import torch_batch
 
+
 def test_sample_reuses_its_arrays(rh):
     ring = rh.new_ring(capacity=50, num_members=2)
     rh.add_ids(ring, np.arange(50))

@@ -75,6 +75,9 @@ class ReplayRing {
     return total_ < static_cast<uint64_t>(capacity_) ? static_cast<int64_t>(total_) : capacity_;
   }
   uint64_t total_added() const { return total_; }
+  // Restarts the generator of masks and draws (the stored rows stay), so what follows
+  // depends only on the contents and this seed.
+  void Reseed(uint64_t seed) { rng_.seed(seed); }
   // Slot of the oldest stored transition.
   int64_t oldest_slot() const {
     return size() < capacity_ ? 0 : static_cast<int64_t>(total_ % static_cast<uint64_t>(capacity_));

@@ -65,12 +65,30 @@ def _add_train_sac(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=train_sac.run)
 
 
+def _add_igm(sub: argparse._SubParsersAction) -> None:
+    try:  # MF-HRL-IGM needs PyTorch; bench-sim and collect work without it
+        from .igm.cli import add_commands
+    except ImportError as e:
+        error = e
+
+        def unavailable(args: argparse.Namespace) -> int:
+            print(f"mfhrl-fast {args.command} needs PyTorch and mfhrl_fast.igm: {error}",
+                  file=sys.stderr)
+            return 2
+
+        for name in ("demo", "run", "compare"):
+            sub.add_parser(name, help="(needs PyTorch)").set_defaults(func=unavailable)
+        return
+    add_commands(sub)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mfhrl-fast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_bench_sim(sub)
     _add_collect(sub)
     _add_train_sac(sub)
+    _add_igm(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -153,6 +153,14 @@ class ReplayRing:
         self._ring.sample_members(batch_size, fidelities=fidelities, out=_as_arrays(out))
         return out
 
+    def reseed(self, seed: int) -> None:
+        """Restart the generator of bootstrap masks and draws with ``seed``; the stored
+        transitions stay. What the ring does next then depends only on its contents and
+        ``seed`` (e.g. one seed per round, so a resumed run samples as an unbroken one)."""
+        if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        self._ring.reseed(int(seed))
+
     def member_count(self, member: int, *, fidelities: Iterable[int] | None = None) -> int:
         """Stored transitions with mask bit ``member`` set (of the given fidelities)."""
         return self._ring.member_count(member, fidelities)

@@ -1,0 +1,118 @@
+"""Strategies against each other over budgets and seeds: the paper's Fig. 2 (SPEC.md 3.5).
+
+:func:`compare` runs one experiment per (strategy, budget, seed) with
+:func:`~.parallel.parallel_map` (serial, a local process pool, or Ray tasks). D_off is
+loaded once here and the offline phase runs once per seed (as tasks too); every run of
+that seed starts from the same offline ensemble, so the strategies differ only online.
+It writes ``runs.jsonl`` (every :class:`~.records.RunResult`), ``final_returns.csv`` and
+``budget_curve.png`` / ``budget_curve.csv`` (final MAP return vs budget, mean and spread
+over seeds, one curve per strategy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..data import OfflineDataset
+from .config import RunConfig
+from .offline import load_dataset, offline_state, train_offline
+from .parallel import ParallelConfig, parallel_map
+from .records import RunResult
+from .report import write_budget_curve
+
+
+@dataclass(frozen=True)
+class _OfflineTask:
+    config: RunConfig
+    dataset: OfflineDataset
+
+
+@dataclass(frozen=True)
+class _RunTask:
+    config: RunConfig
+    dataset: OfflineDataset
+    offline: dict[str, Any]
+    out_dir: str | None
+
+
+def offline_task(task: _OfflineTask) -> dict[str, Any]:
+    """The offline phase of one seed (a picklable top-level task)."""
+    return offline_state(train_offline(task.config, task.dataset))
+
+
+def run_task(task: _RunTask) -> dict[str, Any]:
+    """One online run from a given offline state; returns ``RunResult.to_dict()``."""
+    from .runner import run
+
+    result = run(task.config, out_dir=task.out_dir, dataset=task.dataset, offline=task.offline,
+                 tensorboard=task.out_dir is not None)
+    return result.to_dict()
+
+
+def run_grid(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[float],
+             seeds: Sequence[int], parallel: ParallelConfig | None = None,
+             out_dir: str | os.PathLike[str] | None = None, dataset: OfflineDataset | None = None,
+             log: Callable[[str], None] | None = None) -> list[RunResult]:
+    """Every (strategy, budget, seed) run of ``base``, in that order; each run's own folder
+    (logs, checkpoints) is ``out_dir/runs/<strategy>-b<budget>-s<seed>`` when given."""
+    if not strategies or not budgets or not seeds:
+        raise ValueError("need at least one strategy, budget and seed")
+    say = log or (lambda _: None)
+    parallel = parallel or ParallelConfig()
+    dataset = dataset if dataset is not None else load_dataset(base.dataset)
+    start = time.perf_counter()
+    offline_configs = [base.replace(seed=int(s)) for s in seeds]
+    states = parallel_map(offline_task, [_OfflineTask(c, dataset) for c in offline_configs],
+                          parallel, on_result=lambda i, _: say(
+                              f"offline phase of seed {seeds[i]} done "
+                              f"({time.perf_counter() - start:.0f} s)"))
+    offline = dict(zip((int(s) for s in seeds), states, strict=True))
+    tasks = []
+    for strategy in strategies:
+        for budget in budgets:
+            for seed in seeds:
+                config = base.replace(strategy=strategy, budget=float(budget), seed=int(seed))
+                folder = (str(Path(out_dir) / "runs" / f"{strategy}-b{budget:g}-s{seed}")
+                          if out_dir is not None else None)
+                tasks.append(_RunTask(config, dataset, offline[int(seed)], folder))
+
+    def done(i: int, row: dict[str, Any]) -> None:
+        say(f"{row['strategy']:>8} budget {row['budget']:g} seed {row['seed']}: "
+            f"{len(row['records']) - 1} rounds, final return {row['final_return']:.1f} "
+            f"({time.perf_counter() - start:.0f} s)")
+
+    rows = parallel_map(run_task, tasks, parallel, on_result=done)
+    return [RunResult.from_dict(r) for r in rows]
+
+
+def final_rows(results: Sequence[RunResult]) -> list[dict[str, Any]]:
+    """One row per run: strategy, budget, seed, final MAP return, rounds, spent."""
+    return [{"strategy": r.strategy, "budget": r.budget, "seed": r.seed,
+             "final_return": r.final_return, "rounds": r.rounds, "spent": r.spent}
+            for r in results]
+
+
+def compare(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[float],
+            seeds: Sequence[int], out_dir: str | os.PathLike[str],
+            parallel: ParallelConfig | None = None,
+            log: Callable[[str], None] | None = None) -> list[RunResult]:
+    """:func:`run_grid`, then the paper's Fig. 2 and the tables in ``out_dir``."""
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    results = run_grid(base, strategies=strategies, budgets=budgets, seeds=seeds,
+                       parallel=parallel, out_dir=folder, log=log)
+    with open(folder / "runs.jsonl", "w") as f:
+        for r in results:
+            f.write(json.dumps(r.to_dict()) + "\n")
+    rows = final_rows(results)
+    with open(folder / "final_returns.csv", "w") as f:
+        f.write(",".join(rows[0]) + "\n")
+        f.writelines(",".join(str(v) for v in row.values()) + "\n" for row in rows)
+    write_budget_curve(rows, folder / "budget_curve.png", folder / "budget_curve.csv")
+    return results

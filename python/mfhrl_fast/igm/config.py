@@ -1,0 +1,287 @@
+"""Configuration of an MF-HRL-IGM run (SPEC.md section 3), presets and file overrides.
+
+One dataclass per component; :class:`RunConfig` bundles them. Every default says
+where it comes from: "SPEC" for the numbers SPEC.md fixes (the papers' where the
+papers give them), "ours" where the papers leave the number open.
+
+Presets: :func:`demo` (the small job ``mfhrl-fast demo`` runs in minutes on a
+2-core CPU) and :func:`paper` (SPEC's sizes). Overrides come from TOML or YAML
+files shaped like :meth:`RunConfig.to_dict`, e.g.::
+
+    strategy = "uniform"
+    budget = 48
+    [online]
+    gradient_steps = 500
+    [offline.cql]
+    alpha_cql = 5.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..fidelity import FidelitySpec, paper_ladder
+from ..learners.config import CQLConfig, DiscriminatorConfig, H2OConfig
+from .budget import STRATEGIES
+
+DATASET_SOURCES = ("gait", "minari", "d4rl", "npz")
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """The offline dataset D_off (SPEC 1)."""
+
+    source: str = "gait"
+    """'gait': collect (or reuse the cached) noisy scripted-gait dataset of the true
+    HalfCheetah-v5, a small medium-replay stand-in (ours); 'minari': a local Minari dataset
+    ``path`` (an id); 'd4rl': a D4RL HDF5 file ``path``; 'npz': ``OfflineDataset.to_npz``."""
+    path: str = ""
+    """Dataset id or file for the non-'gait' sources."""
+    steps: int = 20_000
+    """'gait': transitions collected (ours)."""
+    noise_stds: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    """'gait': std of the Gaussian noise added to the gait's actions, one per environment,
+    so the data mixes good and poor behaviour (ours)."""
+    seed: int = 0
+    """'gait': pool and noise seed."""
+
+    def __post_init__(self) -> None:
+        if self.source not in DATASET_SOURCES:
+            raise ValueError(
+                f"dataset.source must be one of {DATASET_SOURCES}, got {self.source!r}")
+        if self.source != "gait" and not self.path:
+            raise ValueError(f"dataset.source={self.source!r} needs dataset.path")
+        if self.steps < 1 or not self.noise_stds or min(self.noise_stds) < 0:
+            raise ValueError("dataset.steps must be >= 1 and noise_stds non-empty and >= 0")
+
+
+@dataclass(frozen=True)
+class OfflineConfig:
+    """The offline phase: L bootstrapped CQL members as one ensemble (SPEC 3.1)."""
+
+    num_members: int = 5
+    """L (SPEC 3.1, ours)."""
+    mask_prob: float = 0.5
+    """Bernoulli p of the bootstrap masks (SPEC 3.1, ours)."""
+    gradient_steps: int = 100_000
+    """CQL ensemble steps (ours; CORL trains 1M)."""
+    batch_size: int = 256
+    """Transitions per member per step (CORL)."""
+    cql: CQLConfig = field(default_factory=CQLConfig)
+    """CQL(H) hyper-parameters (SPEC 2.2, CORL)."""
+
+    def __post_init__(self) -> None:
+        if self.num_members < 1 or self.gradient_steps < 0 or self.batch_size < 1:
+            raise ValueError("offline.num_members and batch_size must be >= 1, "
+                             "gradient_steps >= 0")
+        if not 0 < self.mask_prob <= 1:
+            raise ValueError(f"offline.mask_prob must be in (0, 1], got {self.mask_prob}")
+
+
+@dataclass(frozen=True)
+class OnlineConfig:
+    """The online rounds (SPEC 3.2-3.4)."""
+
+    episodes_per_round: int = 10
+    """n_e episodes collected per round, all in one pool (ours)."""
+    episode_steps: int = 1000
+    """Steps of each collected episode (HalfCheetah-v5's 1000)."""
+    gradient_steps: int = 1000
+    """G: H2O ensemble steps per round (ours)."""
+    real_batch: int = 128
+    """Real transitions per member per H2O step (SPEC 2.3)."""
+    sim_batch: int = 128
+    """Simulated transitions per member per H2O step (SPEC 2.3)."""
+    disc_steps: int = 100
+    """Discriminator steps of the round's fidelity per round (ours)."""
+    disc_batch: int = 256
+    """Real and simulated transitions per discriminator step (ours)."""
+    history: int = 8
+    """M: batches remembered per fidelity in H_k (SPEC 3.3, ours)."""
+    score_transitions: int = 256
+    """Transitions of a round's batch kept in H_k and scored by eq. 7's L_l(B) (a uniform
+    subsample, so re-scoring H_k stays cheap; ours)."""
+    real_score_transitions: int = 256
+    """Real transitions (one fixed draw) in every L_l(B) (eq. 1's D terms; ours)."""
+    eta: float | str = "auto"
+    """eq. 7's learning rate: a number, or 'auto' = eta0 / MAD of the losses (SPEC 3.2)."""
+    eta0: float = 1.0
+    """Scale of the 'auto' rule (ours)."""
+    c: float = 1.0
+    """eq. 9's threshold constant (SPEC 3.3)."""
+    eval_every: int = 1
+    """E: rounds between evaluations of the MAP member (ours); the last round is always."""
+    eval_episodes: int = 5
+    """Deterministic evaluation episodes in the true dynamics (ours)."""
+    eval_steps: int = 1000
+    """Steps of an evaluation episode (HalfCheetah-v5's)."""
+    log_ig_every_round: bool = True
+    """Compute IG_k for the record even when the strategy does not use it (ours)."""
+    h2o: H2OConfig = field(default_factory=H2OConfig)
+    """H2O hyper-parameters (SPEC 2.3)."""
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    """D_sa / D_sas of every fidelity (SPEC 2.3)."""
+
+    def __post_init__(self) -> None:
+        positive = ("episodes_per_round", "episode_steps", "real_batch", "sim_batch",
+                    "disc_batch", "history", "score_transitions", "real_score_transitions",
+                    "eval_every", "eval_episodes", "eval_steps")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"online.{name} must be >= 1, got {getattr(self, name)}")
+        if self.gradient_steps < 0 or self.disc_steps < 0:
+            raise ValueError("online.gradient_steps and disc_steps must be >= 0")
+        if isinstance(self.eta, str) and self.eta != "auto":
+            raise ValueError(f"online.eta must be a number or 'auto', got {self.eta!r}")
+        if not isinstance(self.eta, str) and self.eta < 0:
+            raise ValueError(f"online.eta must be >= 0, got {self.eta}")
+        if self.eta0 <= 0 or self.c < 0:
+            raise ValueError("online.eta0 must be > 0 and c >= 0")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One MF-HRL-IGM run: a strategy at a budget and seed, and everything it needs."""
+
+    strategy: str = "igm"
+    """'igm' (SPEC 3.2-3.3) or a baseline: 'lowest', 'highest', 'uniform', 'random' (SPEC 3.5)."""
+    budget: float = 64.0
+    """Gamma, the total cost of all rounds (ours)."""
+    seed: int = 0
+    """Seeds the offline phase, the learners, the pools, masks, Thompson draws and 'random'."""
+    fidelities: tuple[FidelitySpec, ...] = field(default_factory=lambda: tuple(paper_ladder()))
+    """The simulators, lowest fidelity first, with their costs (SPEC 1's ladder)."""
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    offline: OfflineConfig = field(default_factory=OfflineConfig)
+    online: OnlineConfig = field(default_factory=OnlineConfig)
+    device: str | None = None
+    """Torch device; None is CUDA when present, else the CPU."""
+    num_threads: int = 2
+    """SimPool threads (results do not depend on it)."""
+    torch_threads: int | None = None
+    """``torch.set_num_threads`` for the run; None leaves PyTorch's choice."""
+    eval_seed: int = 10_000
+    """Seed of the evaluation pool (fixed, so evaluations compare like with like)."""
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if not self.budget >= 0:
+            raise ValueError(f"budget must be >= 0, got {self.budget}")
+        if self.seed < 0 or self.num_threads < 1:
+            raise ValueError("seed must be >= 0 and num_threads >= 1")
+        if not self.fidelities or not all(isinstance(f, FidelitySpec) for f in self.fidelities):
+            raise TypeError("fidelities must be a non-empty sequence of FidelitySpec")
+        costs = [f.cost for f in self.fidelities]
+        if any(b <= a for a, b in zip(costs, costs[1:], strict=False)):
+            raise ValueError(f"fidelity costs must increase with the level, got {costs}")
+
+    @property
+    def costs(self) -> list[float]:
+        return [f.cost for f in self.fidelities]
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        return override(cls(), data)
+
+
+def demo() -> RunConfig:
+    """The ``mfhrl-fast demo`` job: minutes on a 2-core CPU (all sizes ours). Short
+    training needs a lower initial temperature than CORL's 1.0 (ours: 0.2); the dataset's
+    gait noise is milder than the default's, so D_off holds mostly forward motion."""
+    small = (64, 64)
+    return RunConfig(
+        budget=24.0,
+        dataset=DatasetConfig(steps=20_000, noise_stds=(0.0, 0.1, 0.2, 0.3, 0.5)),
+        offline=OfflineConfig(gradient_steps=1500, batch_size=128,
+                              cql=CQLConfig(hidden_sizes=small, actor_lr=3e-4, alpha_init=0.2)),
+        online=OnlineConfig(episodes_per_round=4, episode_steps=250, gradient_steps=200,
+                            disc_steps=25, disc_batch=128, history=4, eval_episodes=3,
+                            h2o=H2OConfig(hidden_sizes=small),
+                            discriminator=DiscriminatorConfig(hidden_sizes=small)),
+        torch_threads=1,
+    )
+
+
+def paper() -> RunConfig:
+    """SPEC's sizes: L = 5 members of 256-256 networks, 10 episodes of 1000 steps per
+    round, 1000 H2O steps per round, budget 64 (the round sizes and budget are ours)."""
+    return RunConfig()
+
+
+PRESETS = {"demo": demo, "paper": paper}
+
+
+def preset(name: str) -> RunConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    return PRESETS[name]()
+
+
+def _coerce(current: Any, value: Any, where: str) -> Any:
+    """``value`` (from a file) in the type of ``current``."""
+    if dataclasses.is_dataclass(current) and not isinstance(current, type):
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{where} must be a table/mapping, got {type(value).__name__}")
+        return override(current, value, where)
+    if isinstance(current, tuple):
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"{where} must be a list, got {type(value).__name__}")
+        if where.endswith("fidelities"):
+            return tuple(v if isinstance(v, FidelitySpec) else FidelitySpec(**v) for v in value)
+        return tuple(value)
+    if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def override(config: Any, changes: Mapping[str, Any], where: str = "") -> Any:
+    """A copy of dataclass ``config`` with the (nested) ``changes``; unknown keys raise."""
+    names = {f.name for f in dataclasses.fields(config)}
+    updates = {}
+    for key, value in changes.items():
+        path = f"{where}.{key}" if where else key
+        if key not in names:
+            raise ValueError(f"unknown config key {path!r}; known: {sorted(names)}")
+        updates[key] = _coerce(getattr(config, key), value, path)
+    return dataclasses.replace(config, **updates)
+
+
+def load_overrides(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The mapping in a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file."""
+    p = Path(path)
+    if p.suffix == ".toml":
+        import tomllib
+
+        with open(p, "rb") as f:
+            return tomllib.load(f)
+    if p.suffix in (".yaml", ".yml"):
+        import yaml
+
+        with open(p) as f:
+            data = yaml.safe_load(f) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{p} must hold a mapping at the top level")
+        return data
+    raise ValueError(f"config files are .toml, .yaml or .yml, got {p.name!r}")
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, base: str = "demo",
+                **changes: Any) -> RunConfig:
+    """Preset ``base``, then the file's overrides (a ``preset`` key there replaces ``base``),
+    then keyword ``changes`` (e.g. from the command line)."""
+    data = load_overrides(path) if path is not None else {}
+    base = data.pop("preset", base)
+    config = override(preset(base), data)
+    return override(config, {k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,114 @@
+"""The offline phase (SPEC.md 3.1): the dataset D_off and L bootstrapped CQL members.
+
+:func:`load_dataset` obtains D_off from the run's :class:`~.config.DatasetConfig`; the
+default 'gait' source collects a small mixed-quality dataset of the true dynamics once
+(a scripted gait with per-environment action noise, a quick stand-in for D4RL's
+medium-replay) and reuses it from the local Minari store afterwards.
+:func:`train_offline` trains the CQL ensemble on the members' bootstrap shares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from ..data import CollectConfig, OfflineDataset, PoolStep, SinusoidGait, collect, from_minari
+from ..data.dataset import from_npz
+from ..data.loaders import from_d4rl_hdf5
+from ..data.recorder import dataset_path
+from ..learners import EnsembleCQL
+from ..replay import ReplayRing
+from .config import DatasetConfig, RunConfig
+
+
+class NoisyGait:
+    """:class:`~mfhrl_fast.data.SinusoidGait` plus N(0, std_i^2) action noise, clipped to
+    [-1, 1]; environment i uses ``stds[i % len(stds)]`` (the behaviour policy of 'gait')."""
+
+    def __init__(self, stds: tuple[float, ...], seed: int = 0) -> None:
+        self.gait, self.stds = SinusoidGait(), np.asarray(stds, dtype=np.float64)
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        base = self.gait.act(obs)
+        std = np.resize(self.stds, len(obs))[:, None]
+        noisy = base + std * self.rng.standard_normal(base.shape)
+        return np.clip(noisy, -1.0, 1.0).astype(np.float32)
+
+    def observe(self, step: PoolStep) -> None:
+        self.gait.observe(step)
+
+    def __repr__(self) -> str:
+        return f"NoisyGait(stds={tuple(float(s) for s in self.stds)})"
+
+
+def gait_dataset_id(config: DatasetConfig) -> str:
+    """The Minari id of a 'gait' dataset: a digest of what determines its contents."""
+    key = json.dumps({"steps": config.steps, "noise_stds": list(config.noise_stds),
+                      "seed": config.seed}, sort_keys=True)
+    return f"mfhrl/halfcheetah/gait{hashlib.sha256(key.encode()).hexdigest()[:10]}-v0"
+
+
+def load_dataset(config: DatasetConfig, *, progress: bool = False) -> OfflineDataset:
+    """D_off as ``config`` says; a 'gait' dataset is collected only if not stored yet."""
+    if config.source == "minari":
+        return from_minari(config.path)
+    if config.source == "d4rl":
+        return from_d4rl_hdf5(config.path)
+    if config.source == "npz":
+        return from_npz(config.path)
+    dataset_id = gait_dataset_id(config)
+    if not dataset_path(dataset_id).exists():
+        collect(CollectConfig(kind="medium", steps=config.steps, dataset_id=dataset_id,
+                              num_envs=len(config.noise_stds), seed=config.seed),
+                policy=NoisyGait(config.noise_stds, config.seed), progress=progress)
+    return from_minari(dataset_id)
+
+
+def offline_ring(dataset: OfflineDataset, config: RunConfig, num_threads: int = 1) -> ReplayRing:
+    """D_off in a ring with the L bootstrap masks m_l ~ Bernoulli(p)^N (SPEC 3.1), drawn
+    from the run's seed (the same masks in the offline and the online phase)."""
+    o = config.offline
+    return dataset.to_replay(num_members=o.num_members, mask_prob=o.mask_prob,
+                             seed=config.seed, num_threads=num_threads)
+
+
+def train_offline(config: RunConfig, dataset: OfflineDataset, *,
+                  callback: Callable[[int, dict[str, float]], None] | None = None,
+                  every: int = 100) -> EnsembleCQL:
+    """(pi_l, Q_l) by CQL on D_l for every member l, as one ensemble (SPEC 3.1).
+
+    Observations are standardised with D_off's statistics. ``callback(step, metrics)``
+    runs every ``every`` steps and after the last.
+    """
+    o = config.offline
+    ring = offline_ring(dataset, config)
+    cql = EnsembleCQL(dataset.obs_dim, dataset.act_dim, num_members=o.num_members,
+                      config=o.cql, seed=config.seed, device=config.device)
+    cql.set_obs_normalization(*dataset.state_stats())
+    batch = ring.empty_batch(o.batch_size, members=True)
+    for step in range(1, o.gradient_steps + 1):
+        metrics = cql.train_step(ring.sample_members(o.batch_size, out=batch),
+                                 as_float=callback is not None and (
+                                     step % every == 0 or step == o.gradient_steps))
+        if callback is not None and (step % every == 0 or step == o.gradient_steps):
+            callback(step, metrics)
+    return cql
+
+
+def offline_key(config: RunConfig) -> str:
+    """A digest of everything the offline phase depends on (dataset, offline config, seed,
+    device), naming cached offline results shared by runs of other strategies and budgets."""
+    key = json.dumps({"dataset": asdict(config.dataset), "offline": asdict(config.offline),
+                      "seed": config.seed, "device": config.device}, sort_keys=True, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def offline_state(cql: EnsembleCQL) -> dict[str, Any]:
+    """What the online phase takes from the offline phase: the networks' weights."""
+    return {"nets": cql.nets.state_dict(), "num_members": cql.num_members}
