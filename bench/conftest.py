@@ -22,6 +22,6 @@ def report(request: pytest.FixtureRequest):
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     texts = config.stash.get(_report_key, [])
     if texts:
-        terminalreporter.section("simulator throughput ratios (one run)")
+        terminalreporter.section("benchmark ratios (one run)")
         for text in texts:
             terminalreporter.write_line(text)

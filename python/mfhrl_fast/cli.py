@@ -44,6 +44,15 @@ def _add_collect(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=collect_cli.run)
 
 
+def _unavailable(what: str, error: ImportError):
+    """A command's handler when its imports failed (PyTorch missing): says so, exits 2."""
+    def handler(args: argparse.Namespace) -> int:
+        print(f"mfhrl-fast {args.command} needs PyTorch and {what}: {error}", file=sys.stderr)
+        return 2
+
+    return handler
+
+
 def _add_train_sac(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train-sac",
@@ -52,14 +61,7 @@ def _add_train_sac(sub: argparse._SubParsersAction) -> None:
     try:  # the learners need PyTorch; every other command works without it
         from .learners import train_sac
     except ImportError as e:
-        error = e
-
-        def unavailable(args: argparse.Namespace) -> int:
-            print(f"mfhrl-fast train-sac needs PyTorch and mfhrl_fast.learners: {error}",
-                  file=sys.stderr)
-            return 2
-
-        p.set_defaults(func=unavailable)
+        p.set_defaults(func=_unavailable("mfhrl_fast.learners", e))
         return
     train_sac.add_arguments(p)
     p.set_defaults(func=train_sac.run)
@@ -69,15 +71,9 @@ def _add_igm(sub: argparse._SubParsersAction) -> None:
     try:  # MF-HRL-IGM needs PyTorch; bench-sim and collect work without it
         from .igm.cli import add_commands
     except ImportError as e:
-        error = e
-
-        def unavailable(args: argparse.Namespace) -> int:
-            print(f"mfhrl-fast {args.command} needs PyTorch and mfhrl_fast.igm: {error}",
-                  file=sys.stderr)
-            return 2
-
         for name in ("demo", "run", "compare"):
-            sub.add_parser(name, help="(needs PyTorch)").set_defaults(func=unavailable)
+            sub.add_parser(name, help="(needs PyTorch)").set_defaults(
+                func=_unavailable("mfhrl_fast.igm", e))
         return
     add_commands(sub)
 
