@@ -86,6 +86,10 @@ def test_demo_command_writes_the_report(tmp_path):
     for strategy in ("igm", "lowest", "highest", "uniform"):
         assert f"| {strategy} |" in table
         assert f"| {strategy} |" in done.stdout
+    again = subprocess.run([sys.executable, "-m", "mfhrl_fast", "demo", "--config", str(path),
+                            "--out", str(out), "--backend", "serial"],
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]  # a second demo replaces the first
     runs = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert {r["strategy"] for r in runs} == {"igm", "lowest", "highest", "uniform"}
     assert all(r["records"][-1]["spent"] <= config.budget for r in runs)

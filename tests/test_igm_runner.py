@@ -122,3 +122,20 @@ def test_device_option_places_the_learner(igm_run):
     exp = Experiment(config, dataset, get_offline(config, dataset))
     assert exp.learner.device == torch.device("cpu")
     assert isinstance(config, RunConfig)
+
+
+def test_a_folder_holding_a_run_is_not_overwritten(igm_run):
+    config, folder, _ = igm_run
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        run(config, out_dir=folder / "run")
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
+    from mfhrl_fast.cli import main
+
+    assert main(["run", "--config", str(tmp_path / "missing.toml"), "--out", "x"]) == 2
+    assert "mfhrl-fast run: error:" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("budgt = 3\n")
+    assert main(["run", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "unknown config key 'budgt'" in capsys.readouterr().err

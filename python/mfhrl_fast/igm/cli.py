@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from .budget import STRATEGIES
@@ -69,6 +70,18 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _guarded(handler):
+    """``handler`` with bad configs, files and folders reported in one line (exit 2)."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (FileNotFoundError, FileExistsError, ValueError, TypeError) as e:
+            print(f"mfhrl-fast {args.command}: error: {e}", file=sys.stderr)
+            return 2
+
+    return run
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``demo``, ``run`` and ``compare``."""
     p = sub.add_parser("demo", help="The main job: igm and the paper's baselines at one small "
@@ -78,7 +91,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=float, default=None, help="override the preset's budget")
     p.add_argument("--seed", type=int, default=None, help="override the preset's seed")
     _parallel_arguments(p, workers=2)
-    p.set_defaults(func=_demo)
+    p.set_defaults(func=_guarded(_demo))
 
     p = sub.add_parser("run", help="One MF-HRL-IGM (or baseline) run with logs, checkpoints "
                        "and --resume.")
@@ -92,7 +105,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="folder sharing offline-phase results between runs (default: --out)")
     p.add_argument("--no-tensorboard", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress display")
-    p.set_defaults(func=_run)
+    p.set_defaults(func=_guarded(_run))
 
     p = sub.add_parser("compare", help="Final return vs budget per strategy over seeds (the "
                        "paper's Fig. 2) as PNG and CSV.")
@@ -103,4 +116,4 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    default=["igm", "lowest", "highest", "uniform"])
     p.add_argument("--out", default="mfhrl-compare")
     _parallel_arguments(p, workers=2)
-    p.set_defaults(func=_compare)
+    p.set_defaults(func=_guarded(_compare))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ def run_grid(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[fl
              out_dir: str | os.PathLike[str] | None = None, dataset: OfflineDataset | None = None,
              log: Callable[[str], None] | None = None) -> list[RunResult]:
     """Every (strategy, budget, seed) run of ``base``, in that order; each run's own folder
-    (logs, checkpoints) is ``out_dir/runs/<strategy>-b<budget>-s<seed>`` when given."""
+    (logs, checkpoints) is ``out_dir/runs/<strategy>-b<budget>-s<seed>`` when given; a
+    folder left there by an earlier call is replaced."""
     if not strategies or not budgets or not seeds:
         raise ValueError("need at least one strategy, budget and seed")
     say = log or (lambda _: None)
@@ -80,6 +82,8 @@ def run_grid(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[fl
                 config = base.replace(strategy=strategy, budget=float(budget), seed=int(seed))
                 folder = (str(Path(out_dir) / "runs" / f"{strategy}-b{budget:g}-s{seed}")
                           if out_dir is not None else None)
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
                 tasks.append(_RunTask(config, dataset, offline[int(seed)], folder))
 
     def done(i: int, row: dict[str, Any]) -> None:

@@ -325,7 +325,7 @@ def run(config: RunConfig, *, out_dir: str | os.PathLike[str] | None = None,
         out_dir: folder for ``config.json``, ``rounds.jsonl``/``rounds.csv``, TensorBoard
             events (``tb/``) and a checkpoint after every round (``checkpoints/``).
         resume: continue from ``out_dir``'s latest checkpoint (same config required); a
-            fresh start if it has none.
+            fresh start if it has none. Without it, a folder holding a run is an error.
         dataset: D_off already loaded (else ``load_dataset(config.dataset)``).
         offline: the offline phase's weights (``get_offline``), to share one offline phase
             among runs; else loaded from ``offline_cache`` / ``out_dir`` or trained.
@@ -339,6 +339,9 @@ def run(config: RunConfig, *, out_dir: str | os.PathLike[str] | None = None,
         folder.mkdir(parents=True, exist_ok=True)
         if resume and (folder / "config.json").exists():
             _check_same_config(folder, config)
+        elif latest_checkpoint(folder / "checkpoints") is not None:
+            raise FileExistsError(f"{folder} already holds a run; resume it (resume=True, "
+                                  "--resume) or choose another folder")
         else:
             (folder / "config.json").write_text(
                 json.dumps(config.to_dict(), indent=1, default=str))
