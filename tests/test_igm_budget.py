@@ -16,12 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfhrl_fast.igm.budget import (
-    STRATEGIES,
-    BudgetController,
-    LedgerEntry,
-    make_strategy,
-)
+from mfhrl_fast.igm.budget import BudgetController, LedgerEntry
+from mfhrl_fast.igm.strategies import STRATEGIES, make_strategy
 
 LADDER = [1.0, 2.0, 4.0, 8.0]  # the paper ladder's costs
 H5 = math.log(5)  # H(p_0) for L = 5 members: IG of an untried level

@@ -9,7 +9,7 @@ budget, fidelity selection by information gain per unit cost, the paper's baseli
 - :mod:`.report`, :mod:`.compare`: the demo report and the paper's Fig. 2.
 """
 
-from .budget import STRATEGIES, BudgetController, LedgerEntry, make_strategy
+from .budget import BudgetController, LedgerEntry
 from .config import (
                      DatasetConfig,
                      OfflineConfig,
@@ -23,6 +23,7 @@ from .config import (
 from .posterior import Posterior
 from .records import RoundRecord, RunResult
 from .runner import Experiment, get_offline, run
+from .strategies import STRATEGIES, make_strategy
 
 __all__ = [
     "STRATEGIES",

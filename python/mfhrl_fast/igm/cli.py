@@ -7,9 +7,9 @@ import json
 import sys
 from typing import Any
 
-from .budget import STRATEGIES
 from .config import PRESETS, load_config
 from .parallel import BACKENDS, ParallelConfig
+from .strategies import STRATEGIES
 
 
 def _config_arguments(p: argparse.ArgumentParser, default_preset: str) -> None:

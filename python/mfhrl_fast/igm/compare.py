@@ -11,6 +11,7 @@ over seeds, one curve per strategy).
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -115,8 +116,9 @@ def compare(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[flo
         for r in results:
             f.write(json.dumps(r.to_dict()) + "\n")
     rows = final_rows(results)
-    with open(folder / "final_returns.csv", "w") as f:
-        f.write(",".join(rows[0]) + "\n")
-        f.writelines(",".join(str(v) for v in row.values()) + "\n" for row in rows)
+    with open(folder / "final_returns.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     write_budget_curve(rows, folder / "budget_curve.png", folder / "budget_curve.csv")
     return results

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..fidelity import FidelitySpec, paper_ladder
 from ..learners.config import CQLConfig, DiscriminatorConfig, H2OConfig
-from .budget import STRATEGIES
+from .strategies import STRATEGIES
 
 DATASET_SOURCES = ("gait", "minari", "d4rl", "npz")
 

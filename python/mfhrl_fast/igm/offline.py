@@ -93,10 +93,9 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
     cql.set_obs_normalization(*dataset.state_stats())
     batch = ring.empty_batch(o.batch_size, members=True)
     for step in range(1, o.gradient_steps + 1):
-        metrics = cql.train_step(ring.sample_members(o.batch_size, out=batch),
-                                 as_float=callback is not None and (
-                                     step % every == 0 or step == o.gradient_steps))
-        if callback is not None and (step % every == 0 or step == o.gradient_steps):
+        report = callback is not None and (step % every == 0 or step == o.gradient_steps)
+        metrics = cql.train_step(ring.sample_members(o.batch_size, out=batch), as_float=report)
+        if report:
             callback(step, metrics)
     return cql
 

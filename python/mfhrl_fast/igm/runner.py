@@ -26,13 +26,14 @@ from ..learners import EnsembleH2O, FidelityDiscriminators, metrics_to_floats
 from ..learners.online import evaluate
 from ..replay import ReplayRing
 from ..sim_pool import SimPool
-from .budget import BudgetController, make_strategy
+from .budget import BudgetController
 from .checkpoint import latest_checkpoint, load_state, save_checkpoint, save_torch_atomic
 from .config import RunConfig
 from .offline import load_dataset, offline_key, offline_ring, offline_state, train_offline
 from .posterior import Posterior
 from .records import RoundRecord, RunResult
 from .run_log import Progress, TensorBoardLog, write_tables
+from .strategies import make_strategy
 
 MAX_SIM_CAPACITY = 2_000_000
 """Upper bound of the simulated replay (FIFO beyond it)."""
