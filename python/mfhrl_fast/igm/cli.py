@@ -7,9 +7,10 @@ import json
 import sys
 from typing import Any
 
-from .config import PRESETS, load_config
+from .config import PRESET_GRIDS, PRESETS, load_config, override
 from .parallel import BACKENDS, ParallelConfig
 from .strategies import STRATEGIES
+from .variants import VARIANTS
 
 
 def _config_arguments(p: argparse.ArgumentParser, default_preset: str) -> None:
@@ -18,6 +19,9 @@ def _config_arguments(p: argparse.ArgumentParser, default_preset: str) -> None:
     p.add_argument("--preset", choices=sorted(PRESETS), default=default_preset,
                    help=f"base configuration (default {default_preset})")
     p.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
+    p.add_argument("--variant", choices=sorted(VARIANTS), default=None,
+                   help="a named online objective applied over the preset (e.g. 'h2o': "
+                   "faithful H2O)")
 
 
 def _parallel_arguments(p: argparse.ArgumentParser, workers: int) -> None:
@@ -36,7 +40,8 @@ def _parallel(args: argparse.Namespace) -> ParallelConfig:
 
 
 def _load(args: argparse.Namespace, **changes: Any):
-    return load_config(args.config, base=args.preset, device=args.device, **changes)
+    config = load_config(args.config, base=args.preset, device=args.device, **changes)
+    return override(config, VARIANTS[args.variant]) if args.variant else config
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -64,9 +69,23 @@ def _compare(args: argparse.Namespace) -> int:
     from .compare import compare
 
     config = _load(args)
-    compare(config, strategies=args.strategies, budgets=args.budgets, seeds=args.seeds,
+    grid = PRESET_GRIDS.get(args.preset, {})
+    budgets = args.budgets or grid.get("budgets", (config.budget,))
+    seeds = args.seeds or [int(s) for s in grid.get("seeds", (0,))]
+    compare(config, strategies=args.strategies, budgets=budgets, seeds=seeds,
             out_dir=args.out, parallel=_parallel(args), log=print)
     print(f"wrote {args.out}/budget_curve.png and budget_curve.csv")
+    return 0
+
+
+def _ablate(args: argparse.Namespace) -> int:
+    from .ablation import ablate, ablation_table
+
+    config = _load(args, budget=args.budget)
+    rows = ablate(config, variants=args.variants, strategies=args.strategies, seeds=args.seeds,
+                  out_dir=args.out, parallel=_parallel(args), log=print)
+    print(ablation_table(rows))
+    print(f"wrote {args.out}/ablation.csv and ablation.md")
     return 0
 
 
@@ -110,10 +129,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="Final return vs budget per strategy over seeds (the "
                        "paper's Fig. 2) as PNG and CSV.")
     _config_arguments(p, "demo")
-    p.add_argument("--budgets", type=float, nargs="+", required=True)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--budgets", type=float, nargs="+", default=None,
+                   help="default: the preset's grid (study: 8 16 32), else its budget")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="default: the preset's grid (study: 0 1 2), else 0")
     p.add_argument("--strategies", choices=STRATEGIES, nargs="+",
                    default=["igm", "lowest", "highest", "uniform"])
     p.add_argument("--out", default="mfhrl-compare")
     _parallel_arguments(p, workers=2)
     p.set_defaults(func=_guarded(_compare))
+
+    p = sub.add_parser("ablate", help="Online-loss variants from one offline phase per seed: "
+                       "final and worst return relative to the offline start.")
+    _config_arguments(p, "demo")
+    p.add_argument("--variants", choices=sorted(VARIANTS), nargs="+", default=sorted(VARIANTS))
+    p.add_argument("--strategies", choices=STRATEGIES, nargs="+", default=["highest", "lowest"])
+    p.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102],
+                   help="tuning seeds (default 100 101 102, apart from the reported 0 1 2)")
+    p.add_argument("--budget", type=float, default=None, help="override the preset's budget")
+    p.add_argument("--out", default="mfhrl-ablation")
+    _parallel_arguments(p, workers=2)
+    p.set_defaults(func=_guarded(_ablate))

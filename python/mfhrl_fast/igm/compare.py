@@ -33,6 +33,7 @@ from .report import write_budget_curve
 class _OfflineTask:
     config: RunConfig
     dataset: OfflineDataset
+    cache_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,12 @@ class _RunTask:
 
 
 def offline_task(task: _OfflineTask) -> dict[str, Any]:
-    """The offline phase of one seed (a picklable top-level task)."""
+    """The offline phase of one seed (a picklable top-level task); with ``cache_dir``,
+    loaded from there when stored by an earlier call, else trained and stored."""
+    from .runner import get_offline
+
+    if task.cache_dir is not None:
+        return get_offline(task.config, task.dataset, cache_dir=task.cache_dir)
     return offline_state(train_offline(task.config, task.dataset))
 
 
@@ -60,22 +66,22 @@ def run_task(task: _RunTask) -> dict[str, Any]:
 def run_grid(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[float],
              seeds: Sequence[int], parallel: ParallelConfig | None = None,
              out_dir: str | os.PathLike[str] | None = None, dataset: OfflineDataset | None = None,
+             offline: dict[int, dict[str, Any]] | None = None,
              log: Callable[[str], None] | None = None) -> list[RunResult]:
     """Every (strategy, budget, seed) run of ``base``, in that order; each run's own folder
     (logs, checkpoints) is ``out_dir/runs/<strategy>-b<budget>-s<seed>`` when given; a
-    folder left there by an earlier call is replaced."""
+    folder left there by an earlier call is replaced. ``offline`` maps seeds to offline
+    states already trained (:func:`offline_states`); missing seeds are trained here."""
     if not strategies or not budgets or not seeds:
         raise ValueError("need at least one strategy, budget and seed")
     say = log or (lambda _: None)
     parallel = parallel or ParallelConfig()
     dataset = dataset if dataset is not None else load_dataset(base.dataset)
     start = time.perf_counter()
-    offline_configs = [base.replace(seed=int(s)) for s in seeds]
-    states = parallel_map(offline_task, [_OfflineTask(c, dataset) for c in offline_configs],
-                          parallel, on_result=lambda i, _: say(
-                              f"offline phase of seed {seeds[i]} done "
-                              f"({time.perf_counter() - start:.0f} s)"))
-    offline = dict(zip((int(s) for s in seeds), states, strict=True))
+    offline = dict(offline or {})
+    missing = [int(s) for s in seeds if int(s) not in offline]
+    if missing:
+        offline |= offline_states(base, missing, dataset, parallel, log=say)
     tasks = []
     for strategy in strategies:
         for budget in budgets:
@@ -94,6 +100,22 @@ def run_grid(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[fl
 
     rows = parallel_map(run_task, tasks, parallel, on_result=done)
     return [RunResult.from_dict(r) for r in rows]
+
+
+def offline_states(base: RunConfig, seeds: Sequence[int], dataset: OfflineDataset,
+                   parallel: ParallelConfig | None = None,
+                   log: Callable[[str], None] | None = None,
+                   cache_dir: str | os.PathLike[str] | None = None) -> dict[int, dict[str, Any]]:
+    """The offline phase of ``base`` for every seed (as parallel tasks): seed -> state;
+    ``cache_dir`` keeps the trained states for later calls (see :func:`offline_task`)."""
+    say, start = log or (lambda _: None), time.perf_counter()
+    configs = [base.replace(seed=int(s)) for s in seeds]
+    cache = str(cache_dir) if cache_dir is not None else None
+    states = parallel_map(offline_task, [_OfflineTask(c, dataset, cache) for c in configs],
+                          parallel or ParallelConfig(), on_result=lambda i, _: say(
+                              f"offline phase of seed {seeds[i]} done "
+                              f"({time.perf_counter() - start:.0f} s)"))
+    return dict(zip((int(s) for s in seeds), states, strict=True))
 
 
 def final_rows(results: Sequence[RunResult]) -> list[dict[str, Any]]:

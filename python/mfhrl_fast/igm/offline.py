@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._allocator import retain_freed_memory
 from ..data import CollectConfig, OfflineDataset, PoolStep, SinusoidGait, collect, from_minari
 from ..data.dataset import from_npz
 from ..data.loaders import from_d4rl_hdf5
@@ -86,6 +87,7 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
     Observations are standardised with D_off's statistics. ``callback(step, metrics)``
     runs every ``every`` steps and after the last.
     """
+    retain_freed_memory()
     o = config.offline
     ring = offline_ring(dataset, config)
     cql = EnsembleCQL(dataset.obs_dim, dataset.act_dim, num_members=o.num_members,
@@ -109,5 +111,7 @@ def offline_key(config: RunConfig) -> str:
 
 
 def offline_state(cql: EnsembleCQL) -> dict[str, Any]:
-    """What the online phase takes from the offline phase: the networks' weights."""
-    return {"nets": cql.nets.state_dict(), "num_members": cql.num_members}
+    """What the online phase takes from the offline phase: the networks' weights and the
+    Adam state (``online.carry_optimizer``)."""
+    return {"nets": cql.nets.state_dict(), "optimizer": cql.optimizer.state_dict(),
+            "num_members": cql.num_members}

@@ -109,6 +109,8 @@ SUMMARY_COLUMNS = (
     _Column("final_return", "final MAP return", lambda v: _num(v, ".1f")),
     _Column("best_return", "best evaluated return", lambda v: _num(v, ".1f")),
     _Column("offline_return", "offline (round 0) return", lambda v: _num(v, ".1f")),
+    _Column("gain", "final / offline", lambda v: _num(v, ".2f")),
+    _Column("worst_ratio", "worst round / offline", lambda v: _num(v, ".2f")),
     _Column("time_sim", "sim s", lambda v: _num(v, ".2f")),
     _Column("time_learn", "learn s", lambda v: _num(v, ".2f")),
     _Column("time_select", "select s", lambda v: _num(v, ".2f")),
@@ -135,15 +137,19 @@ def _level_counts(run: RunResult) -> np.ndarray:
 def _run_numbers(run: RunResult) -> dict[str, Any]:
     """The per-run numbers averaged into a summary row."""
     evaluated = [r.eval_return for r in run.records if r.evaluated]
+    online = [r.eval_return for r in run.records[1:] if r.evaluated]
     times = {key: sum(getattr(r, key) for r in run.records) for key in _TIMES}
     parts = sum(times.values())
+    offline = run.records[0].eval_return
     return {
         "rounds": run.rounds,
         "spent": run.spent,
         "budget": run.budget,
         "final_return": run.final_return,
         "best_return": max(evaluated) if evaluated else math.nan,
-        "offline_return": run.records[0].eval_return,
+        "offline_return": offline,
+        "gain": run.final_return / offline if offline > 0 else math.nan,
+        "worst_ratio": min(online) / offline if online and offline > 0 else math.nan,
         **times,
         "time_total": max(sum(r.time_round for r in run.records), parts),
     }

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._allocator import retain_freed_memory
 from ..data import OfflineDataset
 from ..fidelity import FidelitySpec
 from ..learners import EnsembleH2O, FidelityDiscriminators, metrics_to_floats
@@ -102,6 +103,11 @@ class Experiment:
                                    config=n.h2o, seed=c.seed, device=c.device)
         mine = self.learner.nets.state_dict()
         self.learner.nets.load_state_dict({k: v for k, v in offline["nets"].items() if k in mine})
+        if n.carry_optimizer:
+            if "optimizer" not in offline or o.cql.lagrange:
+                raise ValueError("online.carry_optimizer needs an offline state with the Adam "
+                                 "state of a non-Lagrange CQL (retrain the offline phase)")
+            self.learner.optimizer.load_state_dict(offline["optimizer"])
         self.real = offline_ring(dataset, c)
         capacity = min(MAX_SIM_CAPACITY, self._max_rounds() * n.episodes_per_round
                        * n.episode_steps)
@@ -131,12 +137,18 @@ class Experiment:
         """L_l(B) of every member: its H2O critic loss (eq. 1) per transition, no gradient."""
         return self.learner.member_losses(self.real_score, batch)
 
-    def evaluate_map(self) -> np.ndarray:
-        """Deterministic returns of the MAP member in the true dynamics M."""
-        n = self.config.online
-        return evaluate(self.learner, members=self.posterior.map_member(), fidelity=FidelitySpec(),
-                        n_episodes=n.eval_episodes, max_episode_steps=n.eval_steps,
-                        seed=self.config.eval_seed, num_threads=self.config.num_threads)[0]
+    def evaluate_map(self) -> tuple[np.ndarray, dict[str, float]]:
+        """Deterministic returns of the MAP member in the true dynamics M, and its critic's
+        calibration on those episodes: the mean Q(s_t, pi(s_t)) (min of the twins) and the
+        mean discounted Monte-Carlo return-to-go, over the first half of the steps (where
+        the episode's end truncates the return-to-go by less than gamma^(T/2))."""
+        n, member = self.config.online, self.posterior.map_member()
+        traj: dict[str, np.ndarray] = {}
+        returns = evaluate(self.learner, members=member, fidelity=FidelitySpec(),
+                           n_episodes=n.eval_episodes, max_episode_steps=n.eval_steps,
+                           seed=self.config.eval_seed, num_threads=self.config.num_threads,
+                           trajectories=traj)[0]
+        return returns, critic_calibration(self.learner, member, traj, n.h2o.gamma)
 
     def _pool(self, level: int) -> SimPool:
         if level not in self.pools:
@@ -188,7 +200,7 @@ class Experiment:
     def offline_record(self) -> RoundRecord:
         """Round 0: the offline ensemble under the uniform prior, evaluated."""
         t0 = time.perf_counter()
-        returns = self.evaluate_map()
+        returns, calibration = self.evaluate_map()
         nan = [float("nan")] * self.num_levels
         return RoundRecord(
             round=0, fidelity=-1, fidelity_name="offline", cost=0.0, spent=0.0,
@@ -196,7 +208,8 @@ class Experiment:
             posterior=self.posterior.probs.tolist(), entropy=self.posterior.entropy(),
             map_member=self.posterior.map_member(), eta=float("nan"),
             eval_return=float(returns.mean()), eval_returns=returns.tolist(),
-            time_eval=time.perf_counter() - t0, time_round=time.perf_counter() - t0)
+            time_eval=time.perf_counter() - t0, time_round=time.perf_counter() - t0,
+            metrics=calibration)
 
     def play_round(self) -> RoundRecord | None:
         """One round of SPEC 3.4, or None when the strategy stops or nothing is affordable."""
@@ -238,7 +251,8 @@ class Experiment:
         t_learn += time.perf_counter() - t0
         # 7. evaluate the MAP member every E rounds
         t0 = time.perf_counter()
-        returns = self.evaluate_map() if r % n.eval_every == 0 else np.array([])
+        returns, calibration = (self.evaluate_map() if r % n.eval_every == 0
+                                else (np.array([]), {}))
         t_eval = time.perf_counter() - t0
         costs = np.asarray(c.costs)
         record = RoundRecord(
@@ -251,7 +265,8 @@ class Experiment:
             updates=self.learner.num_updates, time_sim=t_sim, time_learn=t_learn,
             time_select=t_select, time_eval=t_eval, time_round=time.perf_counter() - t_start,
             metrics={**(metrics_to_floats(metrics, "losses/") if metrics else {}),
-                     **(metrics_to_floats(disc_metrics, "disc/") if disc_metrics else {})})
+                     **(metrics_to_floats(disc_metrics, "disc/") if disc_metrics else {}),
+                     **calibration})
         self.records.append(record)
         return record
 
@@ -260,8 +275,9 @@ class Experiment:
         last = self.records[-1]
         if not last.evaluated:
             t0 = time.perf_counter()
-            returns = self.evaluate_map()
+            returns, calibration = self.evaluate_map()
             last.eval_return, last.eval_returns = float(returns.mean()), returns.tolist()
+            last.metrics |= calibration
             last.time_eval += time.perf_counter() - t0
 
     def result(self, wall_time: float) -> RunResult:
@@ -288,6 +304,29 @@ class Experiment:
         n = self.config.online
         self._out["sim"] = self.sim.empty_batch(n.sim_batch, members=True)
         self._out["disc_sim"] = self.sim.empty_batch(n.disc_batch)
+
+
+@torch.no_grad()
+def critic_calibration(learner: EnsembleH2O, member: int, traj: dict[str, np.ndarray],
+                       gamma: float) -> dict[str, float]:
+    """``eval/q`` (member's min-twin Q at the visited states and actions) and
+    ``eval/mc_return`` (discounted return-to-go), averaged over the first half of the
+    steps of the evaluated episodes."""
+    reward, alive = traj["reward"], traj["alive"]
+    to_go = np.zeros_like(reward, dtype=np.float64)
+    running = np.zeros(reward.shape[1])
+    for t in range(len(reward) - 1, -1, -1):
+        running = np.where(alive[t], reward[t] + gamma * running, 0.0)
+        to_go[t] = running
+    half = max(1, len(reward) // 2)
+    obs = torch.as_tensor(traj["obs"][:half].reshape(-1, learner.obs_dim), device=learner.device)
+    act = torch.as_tensor(traj["action"][:half].reshape(-1, learner.act_dim),
+                          device=learner.device)
+    L = learner.num_members
+    q = learner._q("critic", obs.expand(L, -1, -1), act.expand(L, -1, -1))[:, member]
+    keep = torch.as_tensor(alive[:half].reshape(-1), device=learner.device)
+    return {"eval/q": float(q.min(0).values[keep].mean()),
+            "eval/mc_return": float(to_go[:half][alive[:half]].mean())}
 
 
 def _dataset_batch(dataset: OfflineDataset) -> dict[str, np.ndarray]:
@@ -333,6 +372,7 @@ def run(config: RunConfig, *, out_dir: str | os.PathLike[str] | None = None,
         progress: show rich progress bars.
         tensorboard: write TensorBoard events (with ``out_dir``).
     """
+    retain_freed_memory()
     if config.torch_threads is not None:
         torch.set_num_threads(config.torch_threads)
     folder = Path(out_dir) if out_dir is not None else None

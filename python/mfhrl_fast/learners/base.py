@@ -78,6 +78,7 @@ class EnsembleLearner(LearnerStateMixin):
         self.nets["critic_target"].requires_grad_(False)
         self.nets.to(self.device)
         self.optimizer = torch.optim.Adam(self._param_groups(), **_adam_kwargs(self.device))
+        self._base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         self.num_updates = 0
         self._losses = torch.compile(self._compute_losses) if compile else self._compute_losses
 
@@ -206,11 +207,15 @@ class EnsembleLearner(LearnerStateMixin):
         total, _, metrics = self._losses(data, noise)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
+        self._before_step()
         self.optimizer.step()
         self.num_updates += 1
         if self.num_updates % self.config.target_update_period == 0:
             self._polyak()
         return metrics_to_floats(metrics, "losses/") if as_float else metrics
+
+    def _before_step(self) -> None:
+        """Hook run before every Adam step (learning-rate schedules); nothing by default."""
 
     def _sac_flops(self, n_pi: int, n_next: int, n_critic: int) -> int:
         """Analytic FLOPs of the SAC part of an update: 2*in*out*rows per linear forward;

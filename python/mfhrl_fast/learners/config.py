@@ -17,6 +17,8 @@ def _check(config: object, *, positive: tuple[str, ...] = (), unit: tuple[str, .
     outside (0, 1], naming the field."""
     name = type(config).__name__
     for f in fields(config):
+        if f.type == "str":  # choices, checked by the config itself
+            continue
         value = getattr(config, f.name)
         values = value if isinstance(value, tuple) else (value,)
         for v in values:
@@ -123,11 +125,29 @@ class H2OConfig(SACConfig):
     """Clip of the dynamics ratio w (SPEC 2.3)."""
     gap_clip: tuple[float, float] = (1e-45, 10.0)
     """Clip of the gap u (SPEC 2.3)."""
+    cql_weight: float = 0.0
+    """Weight of CQL(H)'s sampled-action term (SPEC 2.2) on the real states, kept in the
+    online loss (ours; 0 is faithful H2O, SPEC 2.3)."""
+    cql_states: str = "real"
+    """States of that term: 'real' (the real batch, as offline CQL), 'all' (real and
+    simulated, each with its own action as the data action) or 'all-w' (as 'all', each
+    simulated row weighted by its dynamics ratio w, so that transitions the discriminators
+    distrust are neither backed up nor pushed up); ours."""
+    cql_n_actions: int = 10
+    """Sampled actions per source of that term (SPEC 2.2's n)."""
+    lr_warmup_steps: int = 0
+    """Linear warm-up of the actor's and critics' Adam steps over the first updates (ours;
+    0 starts at the full rate)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.n_next_samples < 1 or self.beta < 0 or self.s_prime_std_ratio < 0:
             raise ValueError("n_next_samples must be >= 1, beta and s_prime_std_ratio >= 0")
+        if self.cql_states not in ("real", "all", "all-w"):
+            raise ValueError(f"cql_states must be 'real', 'all' or 'all-w', got "
+                             f"{self.cql_states!r}")
+        if self.cql_weight < 0 or self.cql_n_actions < 1 or self.lr_warmup_steps < 0:
+            raise ValueError("cql_weight and lr_warmup_steps must be >= 0, cql_n_actions >= 1")
         for name in ("ratio_clip", "gap_clip"):
             low, high = getattr(self, name)
             if not 0 < low <= high:

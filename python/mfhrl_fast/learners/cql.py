@@ -45,20 +45,8 @@ class EnsembleCQL(EnsembleLearner):
         return shapes
 
     def _critic_loss(self, data, noise, target, policy):
-        c, L, n = self.config, self.num_members, self.config.n_actions
-        obs, z = data["obs"], noise["cql"]
-        batch = obs.shape[1]
-        uniform = 2.0 * torch.special.ndtr(z[:, :, :n]) - 1.0  # U(-1, 1) from the member's normals
-        a_pi, log_pi = tanh_gaussian(policy["mean"][:, :, None], policy["log_std"][:, :, None],
-                                     z[:, :, n:2 * n])
-        a_next, log_next = tanh_gaussian(policy["next_mean"][:, :, None],
-                                         policy["next_log_std"][:, :, None], z[:, :, 2 * n:])
-        actions = torch.cat([data["action"][:, :, None], uniform, a_pi, a_next], dim=2)
-        rows = obs[:, :, None].expand(-1, -1, 1 + 3 * n, -1)
-        q = self._q("critic", rows.reshape(L, -1, self.obs_dim),
-                    actions.reshape(L, -1, self.act_dim)).view(2, L, batch, 1 + 3 * n)
-        log_uniform = torch.full_like(log_pi, losses.uniform_log_density(self.act_dim))
-        log_mu = torch.cat([log_uniform, log_pi, log_next], dim=-1)
+        c = self.config
+        q, log_mu = sampled_action_q(self, data["obs"], data["action"], policy, noise["cql"])
         weight: Any = c.alpha_cql
         if c.lagrange:
             weight = c.alpha_cql * self.nets.log_alpha_prime.exp().clamp(0.0, 1e6).detach()
@@ -76,3 +64,28 @@ class EnsembleCQL(EnsembleLearner):
         n_rows = batch_size * (1 + 3 * self.config.n_actions)
         return self._sac_flops(batch_size, batch_size, batch_size) + 3 * critic.flops(
             n_rows - batch_size)
+
+
+def sampled_action_q(learner: EnsembleLearner, obs: torch.Tensor, action: torch.Tensor,
+                     policy: dict[str, torch.Tensor], z: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """CQL(H)'s critic evaluations (SPEC 2.2): Q at the data action and at n uniform, n
+    pi(.|s) and n pi(.|s') actions, with the sampled actions' log densities log mu.
+
+    ``obs``/``action`` (L, N, .); ``policy`` the detached pre-tanh Gaussians at these states
+    (``mean``, ``log_std``) and at their next states (``next_mean``, ``next_log_std``), (L, N, A);
+    ``z`` (L, N, 3n, A) standard normal noise of the members. Returns Q (2, L, N, 1 + 3n),
+    the data action first, and log mu (L, N, 3n).
+    """
+    L, batch, n = learner.num_members, obs.shape[1], z.shape[2] // 3
+    uniform = 2.0 * torch.special.ndtr(z[:, :, :n]) - 1.0  # U(-1, 1) from the member's normals
+    a_pi, log_pi = tanh_gaussian(policy["mean"][:, :, None], policy["log_std"][:, :, None],
+                                 z[:, :, n:2 * n])
+    a_next, log_next = tanh_gaussian(policy["next_mean"][:, :, None],
+                                     policy["next_log_std"][:, :, None], z[:, :, 2 * n:])
+    actions = torch.cat([action[:, :, None], uniform, a_pi, a_next], dim=2)
+    rows = obs[:, :, None].expand(-1, -1, 1 + 3 * n, -1)
+    q = learner._q("critic", rows.reshape(L, -1, learner.obs_dim),
+                   actions.reshape(L, -1, learner.act_dim)).view(2, L, batch, 1 + 3 * n)
+    log_uniform = torch.full_like(log_pi, losses.uniform_log_density(learner.act_dim))
+    return q, torch.cat([log_uniform, log_pi, log_next], dim=-1)

@@ -10,6 +10,7 @@ from . import losses
 from .base import EnsembleLearner
 from .batch import TRANSITION_KEYS, host_fidelity
 from .config import H2OConfig
+from .cql import sampled_action_q
 from .discriminators import FidelityDiscriminators
 from .seeding import draw_normal
 
@@ -60,15 +61,46 @@ class EnsembleH2O(EnsembleLearner):
         data["log_omega"] = losses.gap_weights(gap)
         return data
 
+    def _noise_shapes(self, data):
+        shapes = super()._noise_shapes(data)
+        if self.config.cql_weight > 0:
+            shapes["cql"] = (self._cql_rows(data), 3 * self.config.cql_n_actions, self.act_dim)
+        return shapes
+
     def _critic_loss(self, data, noise, target, policy):
+        c = self.config
         q = self._q("critic", data["obs"], data["action"])
         n_real = q.shape[-1] - data["ratio"].shape[-1]
         loss, metrics = losses.h2o_critic_loss(
             q[..., :n_real], target[..., :n_real], q[..., n_real:], target[..., n_real:],
-            data["ratio"], data["log_omega"], self.config.beta)
+            data["ratio"], data["log_omega"], c.beta)
         metrics |= {"ratio": data["ratio"].mean(-1), "gap": data["gap"].mean(-1),
                     "omega_std": data["log_omega"].exp().std(-1)}
+        if c.cql_weight > 0:
+            rows = self._cql_rows(data)
+            part = {k: v[:, :rows] for k, v in policy.items()}
+            q_c, log_mu = sampled_action_q(self, data["obs"][:, :rows],
+                                           data["action"][:, :rows], part, noise["cql"])
+            weight = None
+            if c.cql_states == "all-w":  # simulated rows count as much as w trusts them
+                ratio = data["ratio"]
+                weight = torch.cat([ratio.new_ones(ratio.shape[0], n_real), ratio], dim=1)
+            diff = losses.cql_penalty(q_c[..., 0], q_c[..., 1:], log_mu, weight)
+            loss = loss + c.cql_weight * diff.sum(0)
+            metrics |= {"critic": loss.detach(), "cql_diff": diff.detach().mean(0)}
         return loss, 0.0, metrics
+
+    def _cql_rows(self, data) -> int:
+        """Rows (real first, then simulated) under the retained CQL term."""
+        n_all = data["obs"].shape[1]
+        return n_all - data["ratio"].shape[1] if self.config.cql_states == "real" else n_all
+
+    def _before_step(self) -> None:
+        warmup = self.config.lr_warmup_steps
+        if warmup:
+            scale = min(1.0, (self.num_updates + 1) / warmup)
+            for group, base in zip(self.optimizer.param_groups[:2], self._base_lrs[:2], strict=True):
+                group["lr"] = base * scale
 
     def update_flops(self, batch_size: tuple[int, int]) -> int:
         """Analytic FLOPs of one ``train_step`` with (real, sim) transitions per member:

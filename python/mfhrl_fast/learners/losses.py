@@ -85,12 +85,22 @@ def cql_critic_loss(
     averaged over the twins, the input of :func:`cql_lagrange_loss`.
     """
     bellman = squared_bellman_error(q_data, target)
-    diff = (torch.logsumexp(q_sampled - log_mu, dim=-1) - q_data).mean(-1)
+    diff = cql_penalty(q_data, q_sampled, log_mu)
     weight = alpha_cql if isinstance(alpha_cql, float) else alpha_cql[None, :]
     per_member = (bellman + weight * diff).sum(0)
     metrics = {"critic": per_member.detach(), "bellman": bellman.detach().sum(0),
                "cql_diff": diff.detach().mean(0), "q": q_data.detach().mean((0, 2))}
     return per_member, metrics
+
+
+def cql_penalty(q_data: torch.Tensor, q_sampled: torch.Tensor, log_mu: torch.Tensor,
+                weight: torch.Tensor | None = None) -> torch.Tensor:
+    """SPEC 2.2's conservative gap per twin and member, (2, L):
+    E_{s~D}[ c(s, a) (log sum_j exp(Q(s, a_j) - log mu(a_j|s)) - Q(s, a_data)) ]
+    with ``q_data`` (2, L, N), ``q_sampled`` (2, L, N, J), ``log_mu`` (L, N, J) and
+    optional per-transition weights c = ``weight`` (L, N) (CQL: c = 1)."""
+    gap = torch.logsumexp(q_sampled - log_mu, dim=-1) - q_data
+    return (gap if weight is None else gap * weight).mean(-1)
 
 
 def cql_lagrange_loss(

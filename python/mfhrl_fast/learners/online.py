@@ -28,7 +28,7 @@ def evaluate(
     learner: EnsembleLearner, *, members: int | Sequence[int] = 0,
     fidelity: FidelitySpec = FidelitySpec(), n_episodes: int = 10,
     max_episode_steps: int = 1000, seed: int = 10_000, num_threads: int = 2,
-    deterministic: bool = True,
+    deterministic: bool = True, trajectories: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Episode returns (len(members), n_episodes) of the given members in ``fidelity``.
 
@@ -36,6 +36,8 @@ def evaluate(
     episode of ``max_episode_steps`` steps; actions are ``tanh(mean)`` when
     ``deterministic`` (CONVENTIONS 20). A fixed ``seed`` gives every call the same
     initial states. An environment whose physics diverged ends with its return so far.
+    ``trajectories``, a dict, receives ``obs``, ``action`` and ``reward`` shaped
+    (steps, envs, ...) and ``alive`` (steps, envs): whether the step belongs to the episode.
     """
     ids = np.atleast_1d(np.asarray(members))
     if n_episodes < 1 or max_episode_steps < 1 or ids.ndim != 1 or len(ids) == 0:
@@ -47,14 +49,21 @@ def evaluate(
     obs = pool.reset()
     returns = np.zeros(len(member_of_env))
     done = np.zeros(len(member_of_env), dtype=bool)
+    steps = []
     for _ in range(max_episode_steps):
         action = learner.act(obs, member=member_of_env, deterministic=deterministic)
-        obs, _, terminated, truncated, info = pool.step(action)
+        last_obs = obs
+        obs, reward, terminated, truncated, info = pool.step(action)
+        if trajectories is not None:
+            steps.append((last_obs, action, reward, ~done))
         ended = (terminated | truncated) & ~done
         returns[ended] = info["episode_return"][ended]
         done |= ended
         if done.all():
             break
+    if trajectories is not None:
+        for key, column in zip(("obs", "action", "reward", "alive"), zip(*steps), strict=True):
+            trajectories[key] = np.stack(column)
     return returns.reshape(len(ids), n_episodes)
 
 
