@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from torch.distributions import Normal
 
@@ -127,3 +128,42 @@ def test_h2o_critic_loss_in_the_learner():
         bellman_sim = 0.5 * (w * (q_sim - target[2:]) ** 2).mean()
         expected = expected + c.beta * penalty + bellman_real + bellman_sim
     torch.testing.assert_close(critic[0], expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("states", ["real", "all", "all-w"])
+def test_h2o_retained_conservative_term_in_the_learner(states):
+    """Online objective (ours): H2O's critic loss plus cql_weight times CQL(H)'s gap on the
+    real rows ('real') or on every row ('all'; 'all-w' weights a simulated row by its w)."""
+    disc = make_discriminators()
+    weight = 2.0
+    ours = make_learner("h2o", 1, seed=6, discriminators=disc, cql_weight=weight,
+                        cql_states=states, cql_n_actions=3)
+    faithful = make_learner("h2o", 1, seed=6, discriminators=disc)
+    real, sim = random_batch(1, 2, seed=11), random_batch(1, 2, seed=12)
+    critic, noise, data, _ = learner_terms(ours, real, sim)
+    _, critic_h2o, _ = faithful._compute_losses(data, noise)
+    rows = 2 if states == "real" else 4
+    assert noise["cql"].shape == (1, rows, 9, ACT)
+    obs, act = (torch.cat([torch.as_tensor(real[k][0]), torch.as_tensor(sim[k][0])])[:rows]
+                for k in ("obs", "action"))
+    next_obs = torch.cat([torch.as_tensor(real["next_obs"][0]),
+                          torch.as_tensor(sim["next_obs"][0])])[:rows]
+    row_weight = torch.ones(rows)
+    if states == "all-w":
+        row_weight[2:] = data["ratio"][0]
+    n, z = 3, noise["cql"][0]
+    uniform = 2 * (0.5 * (1 + torch.erf(z[:, :n] / math.sqrt(2)))) - 1
+    mean, log_std = policy(ours, obs)
+    mean2, log_std2 = policy(ours, next_obs)
+    a_pi, logp_pi = squashed(mean[:, None], log_std[:, None], z[:, n:2 * n])
+    a_nx, logp_nx = squashed(mean2[:, None], log_std2[:, None], z[:, 2 * n:])
+    sampled = torch.cat([uniform, a_pi, a_nx], 1)
+    log_mu = torch.cat([torch.full((rows, n), ACT * math.log(0.5)), logp_pi, logp_nx], 1)
+    expected = 0.0
+    for q in range(2):
+        q_data = twin_q(ours, "critic", obs, act)[q]
+        q_s = twin_q(ours, "critic", obs[:, None].expand(-1, 3 * n, -1), sampled)[q]
+        gap = torch.log(torch.exp(q_s - log_mu).sum(1)) - q_data
+        expected = expected + (row_weight * gap).mean()
+    torch.testing.assert_close(critic[0] - critic_h2o[0], weight * expected, rtol=1e-4,
+                               atol=1e-5)

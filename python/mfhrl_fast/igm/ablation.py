@@ -24,6 +24,7 @@ from .parallel import ParallelConfig
 from .records import RunResult
 from .variants import VARIANTS
 
+
 def run_rows(variant: str, results: Sequence[RunResult]) -> list[dict[str, Any]]:
     """One row per run: its final and worst evaluated return against round 0's."""
     rows = []
@@ -47,7 +48,7 @@ def ablation_table(rows: Sequence[Mapping[str, Any]]) -> str:
     for variant, strategy in keys:
         sel = [r for r in rows if (r["variant"], r["strategy"]) == (variant, strategy)]
 
-        def col(name: str) -> np.ndarray:
+        def col(name: str, sel: list[Mapping[str, Any]] = sel) -> np.ndarray:
             return np.array([r[name] for r in sel], dtype=float)
 
         lines.append(

@@ -99,7 +99,8 @@ class EnsembleH2O(EnsembleLearner):
         warmup = self.config.lr_warmup_steps
         if warmup:
             scale = min(1.0, (self.num_updates + 1) / warmup)
-            for group, base in zip(self.optimizer.param_groups[:2], self._base_lrs[:2], strict=True):
+            groups = self.optimizer.param_groups[:2]  # the actor's and the critics'
+            for group, base in zip(groups, self._base_lrs[:2], strict=True):
                 group["lr"] = base * scale
 
     def update_flops(self, batch_size: tuple[int, int]) -> int:

@@ -62,7 +62,8 @@ def evaluate(
         if done.all():
             break
     if trajectories is not None:
-        for key, column in zip(("obs", "action", "reward", "alive"), zip(*steps), strict=True):
+        for key, column in zip(("obs", "action", "reward", "alive"), zip(*steps, strict=True),
+                               strict=True):
             trajectories[key] = np.stack(column)
     return returns.reshape(len(ids), n_episodes)
 

@@ -1,0 +1,155 @@
+"""The pieces around the online objective: warm-up, carried Adam state, the critic's
+calibration against Monte-Carlo returns, the diagnostics in rounds.csv, the named
+variants, the ablation command and the study preset's grid."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mfhrl_fast._allocator import retain_freed_memory
+from mfhrl_fast.igm import cli as igm_cli
+from mfhrl_fast.igm.ablation import ablate, ablation_table
+from mfhrl_fast.igm.config import PRESET_GRIDS, STUDY_BUDGETS, demo, override, study
+from mfhrl_fast.igm.offline import load_dataset, offline_state, train_offline
+from mfhrl_fast.igm.run_log import DIAGNOSTICS
+from mfhrl_fast.igm.runner import Experiment, critic_calibration, run
+from mfhrl_fast.igm.variants import VARIANTS
+from mfhrl_fast.learners import H2OConfig
+from mfhrl_fast.learners.online import evaluate
+
+from igm_support import tiny_config
+from learn_support import make_learner, random_batch
+
+
+def test_lr_warmup_scales_actor_and_critic_steps_only():
+    learner = make_learner("h2o", 2, seed=1, lr_warmup_steps=4)
+    base = [g["lr"] for g in learner.optimizer.param_groups]
+    seen = []
+    for step in range(6):
+        learner.train_step(random_batch(2, 8, seed=step), random_batch(2, 8, seed=50 + step))
+        seen.append([g["lr"] for g in learner.optimizer.param_groups])
+    for k, lrs in enumerate(seen):
+        scale = min(1.0, (k + 1) / 4)
+        assert lrs[0] == pytest.approx(base[0] * scale) and lrs[1] == pytest.approx(base[1] * scale)
+        assert lrs[2] == base[2]  # the temperature is not warmed up
+
+
+@pytest.mark.parametrize("bad", [{"cql_states": "some"}, {"cql_weight": -1.0},
+                                 {"cql_n_actions": 0}, {"lr_warmup_steps": -1}])
+def test_online_objective_config_errors(bad):
+    with pytest.raises(ValueError):
+        H2OConfig(**bad)
+
+
+def test_defaults_faithful_learner_conservative_run():
+    """EnsembleH2O alone is faithful H2O; the MF-HRL-IGM runs add our conservative term."""
+    assert H2OConfig().cql_weight == 0.0
+    for config in (demo(), study()):
+        assert config.online.h2o.cql_weight > 0 and config.online.h2o.cql_states == "all"
+        assert config.online.disc_steps == config.online.gradient_steps
+    assert override(demo(), VARIANTS["h2o"]).online.h2o.cql_weight == 0.0
+    for name, changes in VARIANTS.items():  # every named variant is a valid override
+        assert override(demo(), changes).online.h2o.hidden_sizes == (64, 64), name
+
+
+def test_carry_optimizer_starts_from_the_offline_adam_state(tmp_path):
+    config = tiny_config(tmp_path, online={"carry_optimizer": True})
+    dataset = load_dataset(config.dataset)
+    state = offline_state(train_offline(config, dataset))
+    exp = Experiment(config, dataset, state)
+    mine = exp.learner.optimizer.state_dict()
+    for key, value in state["optimizer"]["state"].items():
+        torch.testing.assert_close(mine["state"][key]["exp_avg"], value["exp_avg"])
+    with pytest.raises(ValueError, match="carry_optimizer"):
+        Experiment(config, dataset, {k: v for k, v in state.items() if k != "optimizer"})
+
+
+def test_critic_calibration_against_hand_computed_returns():
+    learner = make_learner("h2o", 2, seed=3)
+    rng = np.random.default_rng(0)
+    steps, envs, gamma = 6, 2, 0.9
+    traj = {"obs": rng.normal(size=(steps, envs, 17)).astype(np.float32),
+            "action": rng.uniform(-1, 1, (steps, envs, 6)).astype(np.float32),
+            "reward": rng.normal(size=(steps, envs)),
+            "alive": np.ones((steps, envs), bool)}
+    traj["alive"][4:, 1] = False  # episode 1 ended after 4 steps
+    out = critic_calibration(learner, 1, traj, gamma)
+    to_go = []
+    for e, length in ((0, 6), (1, 4)):
+        r = traj["reward"][:length, e]
+        to_go += [sum(gamma**j * r[t + j] for j in range(length - t)) for t in range(3)]
+    assert out["eval/mc_return"] == pytest.approx(np.mean(to_go))
+    obs = torch.as_tensor(traj["obs"][:3].reshape(-1, 17))
+    act = torch.as_tensor(traj["action"][:3].reshape(-1, 6))
+    with torch.no_grad():
+        q = learner._q("critic", obs.expand(2, -1, -1), act.expand(2, -1, -1))[:, 1].min(0).values
+    assert out["eval/q"] == pytest.approx(float(q.mean()), rel=1e-5)
+
+
+def test_evaluate_returns_the_trajectories_it_scored():
+    learner = make_learner("h2o", 2, seed=3)
+    traj = {}
+    returns = evaluate(learner, members=[0, 1], n_episodes=2, max_episode_steps=20,
+                       num_threads=1, trajectories=traj)
+    assert traj["obs"].shape == (20, 4, 17) and traj["action"].shape == (20, 4, 6)
+    assert traj["alive"].all()
+    np.testing.assert_allclose(traj["reward"].sum(0), returns.reshape(-1), rtol=1e-5)
+
+
+def test_rounds_csv_holds_the_diagnostics(tmp_path):
+    config = tiny_config(tmp_path, strategy="highest", budget=16.0)
+    run(config, out_dir=tmp_path / "run", tensorboard=False)
+    with open(tmp_path / "run" / "rounds.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert set(DIAGNOSTICS) <= set(rows[0])
+    assert math.isfinite(float(rows[0]["eval/q"])) and math.isnan(float(rows[0]["losses/q_real"]))
+    for row in rows[1:]:
+        assert all(math.isfinite(float(row[k])) for k in DIAGNOSTICS), row
+
+
+def test_ablate_writes_one_row_per_run_and_a_table(tmp_path):
+    config = tiny_config(tmp_path, budget=8.0)
+    rows = ablate(config, variants=["ours", "h2o"], strategies=["highest"], seeds=[0, 1],
+                  out_dir=tmp_path / "abl")
+    assert [(r["variant"], r["seed"]) for r in rows] == [
+        ("ours", 0), ("ours", 1), ("h2o", 0), ("h2o", 1)]
+    for r in rows:
+        assert r["final_ratio"] == pytest.approx(r["final_return"] / r["offline_return"])
+        assert r["min_ratio"] <= r["final_ratio"] + 1e-12
+    # both variants start from the same offline phase of a seed
+    assert rows[0]["offline_return"] == rows[2]["offline_return"]
+    table = (tmp_path / "abl" / "ablation.md").read_text()
+    assert table.strip() == ablation_table(rows) and table.count("\n") == 4
+    with open(tmp_path / "abl" / "ablation.csv") as f:
+        assert len(list(csv.DictReader(f))) == 4
+    with pytest.raises(ValueError, match="unknown variants"):
+        ablate(config, variants=["nope"], strategies=["highest"], seeds=[0], out_dir=tmp_path)
+
+
+def test_compare_takes_the_study_grid_by_default(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr("mfhrl_fast.igm.compare.compare",
+                        lambda config, **kw: seen.update(kw, config=config))
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    igm_cli.add_commands(sub)
+    args = parser.parse_args(["compare", "--preset", "study", "--out", str(tmp_path)])
+    assert args.func(args) == 0
+    assert list(seen["budgets"]) == list(STUDY_BUDGETS) and seen["seeds"] == [0, 1, 2]
+    assert PRESET_GRIDS["study"]["budgets"][0] == 8.0  # one round of the highest level
+    args = parser.parse_args(["compare", "--variant", "h2o", "--budgets", "5", "--out",
+                              str(tmp_path)])
+    assert args.func(args) == 0
+    assert list(seen["budgets"]) == [5.0] and seen["seeds"] == [0]
+    assert seen["config"].online.h2o.cql_weight == 0.0
+
+
+def test_retain_freed_memory_on_linux():
+    assert retain_freed_memory() is True
