@@ -201,11 +201,14 @@ def test_summary_csv_equals_numpy(report):
             "offline_return": [r.records[0].eval_return for r in runs],
             "spent": [r.spent for r in runs],
             "rounds": [r.rounds for r in runs],
+            "gain": [r.final_return / r.records[0].eval_return for r in runs],
+            "worst_ratio": [min((x.eval_return for x in r.records[1:] if x.evaluated),
+                                default=math.nan) / r.records[0].eval_return for r in runs],
             **{key: [sum(getattr(x, key) for x in r.records) for r in runs]
                for key in ("time_sim", "time_learn", "time_select", "time_eval")},
         }
         for key, values in expected.items():
-            assert float(row[key]) == pytest.approx(np.mean(values)), key
+            assert float(row[key]) == pytest.approx(np.mean(values), nan_ok=True), key
         assert int(row["seeds"]) == len(runs)
     assert rows[0]["rounds_per_level"] == "1.5/1.5/0/1"
 
