@@ -128,7 +128,9 @@ def test_property_posterior_update(args):
     np.testing.assert_allclose(np.exp(out), np.exp(expected), rtol=1e-10, atol=1e-13)
     big = expected > -50
     np.testing.assert_allclose(out[big], expected[big], rtol=1e-12, atol=1e-9)
-    assert np.all(np.isfinite(out))
+    # Finite wherever eq. 7 is; a member whose eta * excess overflows (auto eta of a
+    # subnormal spread) drops to -inf in both, as test_posterior_update_is_stable pins.
+    assert np.all(np.isfinite(out) == np.isfinite(expected))
 
 
 def test_posterior_update_unnormalised_input_and_shift_invariance():
