@@ -14,10 +14,11 @@ import torch
 from mfhrl_fast._allocator import retain_freed_memory
 from mfhrl_fast.igm import cli as igm_cli
 from mfhrl_fast.igm.ablation import ablate, ablation_table
+from mfhrl_fast.igm.calibration import critic_calibration
 from mfhrl_fast.igm.config import PRESET_GRIDS, STUDY_BUDGETS, demo, override, study
 from mfhrl_fast.igm.offline import load_dataset, offline_state, train_offline
 from mfhrl_fast.igm.run_log import DIAGNOSTICS
-from mfhrl_fast.igm.runner import Experiment, critic_calibration, run
+from mfhrl_fast.igm.runner import Experiment, run
 from mfhrl_fast.igm.variants import VARIANTS
 from mfhrl_fast.learners import H2OConfig
 from mfhrl_fast.learners.online import evaluate

@@ -8,6 +8,7 @@ killed at any instant leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -82,3 +83,13 @@ def latest_checkpoint(root: str | os.PathLike[str]) -> Path | None:
 def load_state(folder: Path) -> dict[str, Any]:
     """The ``state.pt`` of a checkpoint folder (written by this package: a trusted file)."""
     return torch.load(folder / "state.pt", weights_only=False)
+
+
+def check_same_config(out_dir: Path, config: Any) -> None:
+    """Refuse to resume ``out_dir`` with a config other than its ``config.json``'s."""
+    saved = json.loads((out_dir / "config.json").read_text())
+    now = json.loads(json.dumps(config.to_dict(), default=str))
+    if saved != now:
+        diff = sorted(k for k in now if saved.get(k) != now[k])
+        raise ValueError(f"{out_dir} holds a run of another config (differs in {diff}); "
+                         "resume it with the same config or use a new out_dir")

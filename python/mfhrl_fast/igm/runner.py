@@ -28,7 +28,14 @@ from ..learners.online import evaluate
 from ..replay import ReplayRing
 from ..sim_pool import SimPool
 from .budget import BudgetController
-from .checkpoint import latest_checkpoint, load_state, save_checkpoint, save_torch_atomic
+from .calibration import critic_calibration
+from .checkpoint import (
+    check_same_config,
+    latest_checkpoint,
+    load_state,
+    save_checkpoint,
+    save_torch_atomic,
+)
 from .config import RunConfig
 from .offline import load_dataset, offline_key, offline_ring, offline_state, train_offline
 from .posterior import Posterior
@@ -306,29 +313,6 @@ class Experiment:
         self._out["disc_sim"] = self.sim.empty_batch(n.disc_batch)
 
 
-@torch.no_grad()
-def critic_calibration(learner: EnsembleH2O, member: int, traj: dict[str, np.ndarray],
-                       gamma: float) -> dict[str, float]:
-    """``eval/q`` (member's min-twin Q at the visited states and actions) and
-    ``eval/mc_return`` (discounted return-to-go), averaged over the first half of the
-    steps of the evaluated episodes."""
-    reward, alive = traj["reward"], traj["alive"]
-    to_go = np.zeros_like(reward, dtype=np.float64)
-    running = np.zeros(reward.shape[1])
-    for t in range(len(reward) - 1, -1, -1):
-        running = np.where(alive[t], reward[t] + gamma * running, 0.0)
-        to_go[t] = running
-    half = max(1, len(reward) // 2)
-    obs = torch.as_tensor(traj["obs"][:half].reshape(-1, learner.obs_dim), device=learner.device)
-    act = torch.as_tensor(traj["action"][:half].reshape(-1, learner.act_dim),
-                          device=learner.device)
-    L = learner.num_members
-    q = learner._q("critic", obs.expand(L, -1, -1), act.expand(L, -1, -1))[:, member]
-    keep = torch.as_tensor(alive[:half].reshape(-1), device=learner.device)
-    return {"eval/q": float(q.min(0).values[keep].mean()),
-            "eval/mc_return": float(to_go[:half][alive[:half]].mean())}
-
-
 def _dataset_batch(dataset: OfflineDataset) -> dict[str, np.ndarray]:
     return {"obs": dataset.observations, "action": dataset.actions, "reward": dataset.rewards,
             "next_obs": dataset.next_observations,
@@ -343,15 +327,6 @@ def _subsample(batch: dict[str, np.ndarray], size: int, rng: np.random.Generator
         return {k: np.ascontiguousarray(v) for k, v in batch.items()}
     index = np.sort(rng.choice(n, size=size, replace=False))
     return {k: np.ascontiguousarray(v[index]) for k, v in batch.items()}
-
-
-def _check_same_config(out_dir: Path, config: RunConfig) -> None:
-    saved = json.loads((out_dir / "config.json").read_text())
-    now = json.loads(json.dumps(config.to_dict(), default=str))
-    if saved != now:
-        diff = sorted(k for k in now if saved.get(k) != now[k])
-        raise ValueError(f"{out_dir} holds a run of another config (differs in {diff}); "
-                         "resume it with the same config or use a new out_dir")
 
 
 def run(config: RunConfig, *, out_dir: str | os.PathLike[str] | None = None,
@@ -379,7 +354,7 @@ def run(config: RunConfig, *, out_dir: str | os.PathLike[str] | None = None,
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         if resume and (folder / "config.json").exists():
-            _check_same_config(folder, config)
+            check_same_config(folder, config)
         elif latest_checkpoint(folder / "checkpoints") is not None:
             raise FileExistsError(f"{folder} already holds a run; resume it (resume=True, "
                                   "--resume) or choose another folder")
