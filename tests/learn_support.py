@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ from mfhrl_fast.learners import (
 from mfhrl_fast.learners.seeding import draw_normal
 
 OBS, ACT = 17, 6
+DEVICE = os.environ.get("MFHRL_TEST_DEVICE", "cpu")
+"""Device of the learners ``make_learner`` builds (bench/gpu_check.sh sets ``cuda``)."""
 SMALL = (32, 32)  # hidden sizes that keep the tests fast
 
 
@@ -43,19 +46,21 @@ def member_rows(batch: dict, m: int) -> dict:
 
 
 def make_learner(kind: str, members: int, *, seed: int = 0, member_seeds=None,
-                 discriminators: FidelityDiscriminators | None = None, **config: Any):
+                 discriminators: FidelityDiscriminators | None = None,
+                 precision: str = "fp32", **config: Any):
     """A small learner of ``kind`` in {"sac", "cql", "cql-lagrange", "h2o"} on the CPU."""
     if kind == "sac":
         return EnsembleSAC(OBS, ACT, num_members=members, seed=seed, member_seeds=member_seeds,
-                           config=SACConfig(hidden_sizes=SMALL, **config), device="cpu")
+                           config=SACConfig(hidden_sizes=SMALL, **config), device=DEVICE,
+                           precision=precision)
     if kind.startswith("cql"):
         cfg = CQLConfig(hidden_sizes=SMALL, lagrange=kind == "cql-lagrange", n_actions=3, **config)
         return EnsembleCQL(OBS, ACT, num_members=members, seed=seed, member_seeds=member_seeds,
-                           config=cfg, device="cpu")
+                           config=cfg, device=DEVICE, precision=precision)
     if discriminators is None:
         discriminators = make_discriminators()
     return EnsembleH2O(OBS, ACT, discriminators, num_members=members, seed=seed,
-                       member_seeds=member_seeds, device="cpu",
+                       member_seeds=member_seeds, device=DEVICE, precision=precision,
                        config=H2OConfig(hidden_sizes=SMALL, n_next_samples=4, **config))
 
 
@@ -64,7 +69,7 @@ def make_discriminators(fidelities=(0,), seed: int = 3) -> FidelityDiscriminator
     from mfhrl_fast.learners import DiscriminatorConfig
 
     disc = FidelityDiscriminators(OBS, ACT, fidelities, DiscriminatorConfig(hidden_sizes=SMALL),
-                                  seed=seed, device="cpu")
+                                  seed=seed, device=DEVICE)
     disc.set_real_states(random_batch(None, 64, 99)["obs"])
     for i, k in enumerate(fidelities):
         for step in range(5):

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from ..learners.precision import PRECISIONS
 from .config import PRESET_GRIDS, PRESETS, load_config, override
 from .parallel import BACKENDS, ParallelConfig
 from .strategies import STRATEGIES
@@ -19,6 +20,9 @@ def _config_arguments(p: argparse.ArgumentParser, default_preset: str) -> None:
     p.add_argument("--preset", choices=sorted(PRESETS), default=default_preset,
                    help=f"base configuration (default {default_preset})")
     p.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="the learners' matmul precision (default fp32; auto = bf16 where the "
+                   "device multiplies bf16 fast)")
     p.add_argument("--variant", choices=sorted(VARIANTS), default=None,
                    help="a named online objective applied over the preset (e.g. 'h2o': "
                    "faithful H2O)")
@@ -40,7 +44,8 @@ def _parallel(args: argparse.Namespace) -> ParallelConfig:
 
 
 def _load(args: argparse.Namespace, **changes: Any):
-    config = load_config(args.config, base=args.preset, device=args.device, **changes)
+    config = load_config(args.config, base=args.preset, device=args.device,
+                         precision=args.precision, **changes)
     return override(config, VARIANTS[args.variant]) if args.variant else config
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..fidelity import FidelitySpec, paper_ladder
 from ..learners.config import CQLConfig, DiscriminatorConfig, H2OConfig
+from ..learners.precision import PRECISIONS
 from .strategies import STRATEGIES
 
 DATASET_SOURCES = ("gait", "minari", "d4rl", "npz")
@@ -177,6 +178,9 @@ class RunConfig:
     online: OnlineConfig = field(default_factory=OnlineConfig)
     device: str | None = None
     """Torch device; None is CUDA when present, else the CPU."""
+    precision: str = "fp32"
+    """The learners' matmul precision: 'fp32', 'bf16' or 'auto' (``learners.precision``).
+    fp32 (ours): bf16 learning was not measured against fp32 on a machine with fast bf16."""
     num_threads: int = 2
     """SimPool threads (results do not depend on it)."""
     torch_threads: int | None = None
@@ -189,6 +193,8 @@ class RunConfig:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if not self.budget >= 0:
             raise ValueError(f"budget must be >= 0, got {self.budget}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.seed < 0 or self.num_threads < 1:
             raise ValueError("seed must be >= 0 and num_threads >= 1")
         if not self.fidelities or not all(isinstance(f, FidelitySpec) for f in self.fidelities):

@@ -91,7 +91,8 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
     o = config.offline
     ring = offline_ring(dataset, config)
     cql = EnsembleCQL(dataset.obs_dim, dataset.act_dim, num_members=o.num_members,
-                      config=o.cql, seed=config.seed, device=config.device)
+                      config=o.cql, seed=config.seed, device=config.device,
+                      precision=config.precision)
     cql.set_obs_normalization(*dataset.state_stats())
     batch = ring.empty_batch(o.batch_size, members=True)
     for step in range(1, o.gradient_steps + 1):
@@ -104,9 +105,10 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
 
 def offline_key(config: RunConfig) -> str:
     """A digest of everything the offline phase depends on (dataset, offline config, seed,
-    device), naming cached offline results shared by runs of other strategies and budgets."""
+    device, precision), naming cached offline results shared by runs of other strategies and budgets."""
     key = json.dumps({"dataset": asdict(config.dataset), "offline": asdict(config.offline),
-                      "seed": config.seed, "device": config.device}, sort_keys=True, default=str)
+                      "seed": config.seed, "device": config.device,
+                      "precision": config.precision}, sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

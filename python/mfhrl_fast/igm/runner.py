@@ -107,7 +107,8 @@ class Experiment:
                                       seed=c.seed, device=c.device)
         disc.set_real_states(dataset.observations)
         self.learner = EnsembleH2O(obs_dim, act_dim, disc, num_members=o.num_members,
-                                   config=n.h2o, seed=c.seed, device=c.device)
+                                   config=n.h2o, seed=c.seed, device=c.device,
+                                   precision=c.precision)
         mine = self.learner.nets.state_dict()
         self.learner.nets.load_state_dict({k: v for k, v in offline["nets"].items() if k in mine})
         if n.carry_optimizer:

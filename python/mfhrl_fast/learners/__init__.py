@@ -13,6 +13,7 @@ from .config import CQLConfig, DiscriminatorConfig, H2OConfig, SACConfig
 from .cql import EnsembleCQL
 from .discriminators import FidelityDiscriminators
 from .h2o import EnsembleH2O
+from .precision import PRECISIONS, bf16_is_fast
 from .sac import EnsembleSAC
 from .seeding import member_seeds, set_seed
 
@@ -24,7 +25,9 @@ __all__ = [
     "EnsembleSAC",
     "FidelityDiscriminators",
     "H2OConfig",
+    "PRECISIONS",
     "SACConfig",
+    "bf16_is_fast",
     "member_seeds",
     "metrics_to_floats",
     "set_seed",

@@ -5,7 +5,8 @@ A batch is a mapping with the keys of ``ReplayRing.sample`` (``obs``, ``action``
 holding NumPy arrays or PyTorch tensors, shaped (L, B, ...) as from
 ``ReplayRing.sample_members`` or (B, ...), which every member then shares.
 CPU arrays are wrapped without a copy (and used in place on a CPU device); on CUDA
-they are copied to the device once per batch.
+each is copied once into pinned host memory and from there to the device without
+blocking the host (the ring may reuse its sample arrays as soon as the call returns).
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ def to_tensor(value: Any, name: str, device: torch.device) -> torch.Tensor:
         if array.dtype.kind not in "biuf":
             raise TypeError(f"batch['{name}'] must be numeric, got dtype {array.dtype}")
         tensor = torch.from_numpy(np.ascontiguousarray(array))
-    # A blocking copy: the ring reuses its sample arrays, so the source must be read before
-    # the next sample overwrites it.
-    return tensor.to(device=device, dtype=torch.float32)
+    tensor = tensor.to(dtype=torch.float32)
+    if device.type == "cuda" and tensor.device.type == "cpu":
+        # The pinned copy frees the source at once (the ring reuses its sample arrays);
+        # the host-to-device copy then runs asynchronously on the current stream.
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device=device)
 
 
 def _expected_tail(key: str, obs_dim: int, act_dim: int) -> tuple[int, ...]:

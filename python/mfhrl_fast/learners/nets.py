@@ -37,6 +37,8 @@ class EnsembleMLP(nn.Module):
         self.members = members
         self.in_dim, self.out_dim = in_dim, out_dim
         self.output_bound = output_bound
+        self.compute_dtype = torch.float32
+        """Dtype of the matrix products (:mod:`.precision`); weights stay float32."""
         self.weights = nn.ParameterList(
             nn.Parameter(torch.zeros(members, i, o)) for i, o in zip(sizes[:-1], sizes[1:])
         )
@@ -78,11 +80,28 @@ class EnsembleMLP(nn.Module):
             weights = [w.detach() for w in weights]
             biases = [b.detach() for b in biases]
         last = len(weights) - 1
+        if self.compute_dtype != torch.float32:
+            return self._forward_low(x, weights, biases)
         for k, (w, b) in enumerate(zip(weights, biases)):
             # In place is safe under autograd: baddbmm's backward does not need its output.
             x = torch.baddbmm(b, x, w)
             if k < last:
                 x = x.relu_()
+        return self._bound(x)
+
+    def _forward_low(self, x: torch.Tensor, weights: list[torch.Tensor],
+                     biases: list[torch.Tensor]) -> torch.Tensor:
+        """The forward in ``compute_dtype``: input and weights cast down (autograd carries the
+        gradients back to the float32 weights), the output cast back to float32."""
+        dtype, last = self.compute_dtype, len(weights) - 1
+        x = x.to(dtype)
+        for k, (w, b) in enumerate(zip(weights, biases)):
+            x = torch.bmm(x, w.to(dtype)).add_(b.to(dtype))
+            if k < last:
+                x = x.relu_()
+        return self._bound(x.float())
+
+    def _bound(self, x: torch.Tensor) -> torch.Tensor:
         if self.output_bound > 0:
             x = self.output_bound * x.tanh_()
         return x

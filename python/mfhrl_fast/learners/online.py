@@ -119,7 +119,7 @@ def collect(
 
 def train_online_sac(
     config: OnlineSACConfig = OnlineSACConfig(), *, sac: SACConfig = SACConfig(),
-    fidelity: FidelitySpec = FidelitySpec(), device: str | None = None,
+    fidelity: FidelitySpec = FidelitySpec(), device: str | None = None, precision: str = "fp32",
     log_path: str | Path | None = None, log: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[EnsembleSAC, list[dict[str, Any]]]:
     """Online ensemble SAC in ``fidelity`` (the true HalfCheetah-v5 by default).
@@ -137,7 +137,7 @@ def train_online_sac(
                           max_episode_steps=c.max_episode_steps)
     obs_dim, act_dim = collector.pool.obs_dim, collector.pool.act_dim
     learner = EnsembleSAC(obs_dim, act_dim, num_members=c.num_members, config=sac, seed=c.seed,
-                          device=device)
+                          device=device, precision=precision)
     ring = ReplayRing(capacity=c.steps + c.num_envs, obs_dim=obs_dim, act_dim=act_dim,
                       num_members=c.num_members, mask_prob=c.mask_prob, seed=c.seed)
     sink = open(log_path, "a") if log_path else None  # noqa: SIM115 (closed below)

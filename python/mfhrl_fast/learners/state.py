@@ -80,7 +80,7 @@ class LearnerStateMixin:
                 f"members must be non-empty ids in [0, {self.num_members}), got {members!r}")
         new = type(self)(self.obs_dim, self.act_dim, num_members=len(index), config=self.config,
                          member_seeds=[self.member_seeds[m] for m in index], device=self.device,
-                         **self._init_kwargs())
+                         precision=self.precision, **self._init_kwargs())
         new.load_state_dict(self._member_state(index))
         return new
 
