@@ -139,3 +139,24 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     bad.write_text("budgt = 3\n")
     assert main(["run", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "unknown config key 'budgt'" in capsys.readouterr().err
+
+
+def test_cli_names_missing_optional_packages_before_any_work(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    from mfhrl_fast.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("tensorboard", "ray") else real(name, *a))
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs tensorboard: pip install tensorboard" in err
+    assert not out.exists()  # nothing was started
+    assert main(["compare", "--backend", "ray", "--out", str(out)]) == 2
+    assert "needs tensorboard and ray" in capsys.readouterr().err
+    from argparse import Namespace
+
+    from mfhrl_fast.igm.cli import missing_packages
+    assert missing_packages(Namespace(no_tensorboard=True)) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from typing import Any
@@ -94,9 +95,27 @@ def _ablate(args: argparse.Namespace) -> int:
     return 0
 
 
+def missing_packages(args: argparse.Namespace) -> list[str]:
+    """The optional packages the command will need that are not installed: TensorBoard
+    (a run folder's event logs, unless ``--no-tensorboard``) and Ray (``--backend ray``)."""
+    needed = []
+    if not getattr(args, "no_tensorboard", False):
+        needed.append("tensorboard")
+    if getattr(args, "backend", None) == "ray":
+        needed.append("ray")
+    return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
 def _guarded(handler):
-    """``handler`` with bad configs, files and folders reported in one line (exit 2)."""
+    """``handler`` with bad configs, files and folders reported in one line (exit 2), and
+    missing optional packages reported before any work."""
     def run(args: argparse.Namespace) -> int:
+        missing = missing_packages(args)
+        if missing:
+            print(f"mfhrl-fast {args.command}: error: needs {' and '.join(missing)}: "
+                  f"pip install {' '.join(missing)} (or the package's [learn] and [ray] "
+                  "extras)", file=sys.stderr)
+            return 2
         try:
             return handler(args)
         except (FileNotFoundError, FileExistsError, ValueError, TypeError) as e:
