@@ -70,6 +70,28 @@ def test_carry_optimizer_starts_from_the_offline_adam_state(tmp_path):
         Experiment(config, dataset, {k: v for k, v in state.items() if k != "optimizer"})
 
 
+def test_averaged_actor_starts_offline_and_is_the_evaluated_policy(tmp_path, monkeypatch):
+    config = tiny_config(tmp_path, online={"h2o": {"policy_averaging": 0.5}})
+    dataset = load_dataset(config.dataset)
+    state = offline_state(train_offline(config, dataset))
+    exp = Experiment(config, dataset, state)
+    for key, value in state["nets"].items():
+        if key.startswith("actor."):
+            torch.testing.assert_close(exp.learner.nets.state_dict()["actor_avg" + key[5:]], value)
+    import mfhrl_fast.igm.runner as runner_module
+
+    seen = {}
+    real_evaluate = runner_module.evaluate
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "evaluate", spy)
+    exp.evaluate_map()
+    assert seen["averaged"] is True
+
+
 def test_critic_calibration_against_hand_computed_returns():
     learner = make_learner("h2o", 2, seed=3)
     rng = np.random.default_rng(0)

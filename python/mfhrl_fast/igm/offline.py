@@ -105,10 +105,13 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
 
 def offline_key(config: RunConfig) -> str:
     """A digest of everything the offline phase depends on (dataset, offline config, seed,
-    device, precision), naming cached offline results shared by runs of other strategies and budgets."""
-    key = json.dumps({"dataset": asdict(config.dataset), "offline": asdict(config.offline),
-                      "seed": config.seed, "device": config.device,
-                      "precision": config.precision}, sort_keys=True, default=str)
+    device, precision), naming cached offline results shared by runs of other strategies
+    and budgets."""
+    parts = {"dataset": asdict(config.dataset), "offline": asdict(config.offline),
+             "seed": config.seed, "device": config.device}
+    if config.precision != "fp32":  # fp32 keeps the keys of caches made before the option
+        parts["precision"] = config.precision
+    key = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

@@ -110,7 +110,10 @@ class Experiment:
                                    config=n.h2o, seed=c.seed, device=c.device,
                                    precision=c.precision)
         mine = self.learner.nets.state_dict()
-        self.learner.nets.load_state_dict({k: v for k, v in offline["nets"].items() if k in mine})
+        weights = {k: v for k, v in offline["nets"].items() if k in mine}
+        weights |= {k: offline["nets"]["actor" + k.removeprefix("actor_avg")]  # starts offline
+                    for k in mine if k.startswith("actor_avg.")}
+        self.learner.nets.load_state_dict(weights)
         if n.carry_optimizer:
             if "optimizer" not in offline or o.cql.lagrange:
                 raise ValueError("online.carry_optimizer needs an offline state with the Adam "
@@ -155,7 +158,7 @@ class Experiment:
         returns = evaluate(self.learner, members=member, fidelity=FidelitySpec(),
                            n_episodes=n.eval_episodes, max_episode_steps=n.eval_steps,
                            seed=self.config.eval_seed, num_threads=self.config.num_threads,
-                           trajectories=traj)[0]
+                           trajectories=traj, averaged=n.h2o.policy_averaging > 0)[0]
         return returns, critic_calibration(self.learner, member, traj, n.h2o.gamma)
 
     def _pool(self, level: int) -> SimPool:

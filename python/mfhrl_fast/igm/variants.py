@@ -24,11 +24,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-beta1": {"online": {"h2o": {"beta": 1.0}}},
     "ours-n10": {"online": {"h2o": {"cql_n_actions": 10}}},
     "ours-actor-lr3e-5": {"online": {"h2o": {"actor_lr": 3e-5}}},
+    "ours-avg": {"online": {"h2o": {"policy_averaging": 0.005}}},
 }
 """'ours' is the default (H2O plus CQL(H)'s sampled-action term, weight 5, on every state
 of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (SPEC 2.3).
 The others change one thing: a learning-rate warm-up of faithful H2O, the conservative
 term on the real states only, 25 discriminator steps per round (the demo's earlier
 value), conservative weight 2, simulated rows of the term weighted by the dynamics ratio
-w, H2O's beta 1 instead of 0.01, 10 sampled actions per source instead of 4, the actor's Adam step 3e-5 (CORL's CQL
-actor rate) instead of SAC's 3e-4."""
+w, H2O's beta 1 instead of 0.01, 10 sampled actions per source instead of 4, the actor's
+Adam step 3e-5 (CORL's CQL actor rate) instead of SAC's 3e-4, and the MAP member evaluated
+(deployed) with its Polyak-averaged actor (rate 0.005: ~200 steps, one demo round)."""

@@ -85,9 +85,11 @@ class EnsembleLearner(LearnerStateMixin):
         self.nets["critic_target"].load_state_dict(self.nets["critic"].state_dict())
         self.nets["critic_target"].requires_grad_(False)
         self.nets.to(self.device)
+        self.sync_averaged_actor()
         self.precision = resolve_precision(precision, self.device)
-        for net in ("actor", "critic", "critic_target"):
-            self.nets[net].compute_dtype = compute_dtype(self.precision)
+        for net in ("actor", "actor_avg", "critic", "critic_target"):
+            if net in self.nets:
+                self.nets[net].compute_dtype = compute_dtype(self.precision)
         self.optimizer = torch.optim.Adam(self._param_groups(), **_adam_kwargs(self.device))
         self._base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         self.num_updates = 0
@@ -104,6 +106,9 @@ class EnsembleLearner(LearnerStateMixin):
             "critic": EnsembleMLP(2 * L, self.obs_dim + self.act_dim, c.hidden_sizes, 1),
             "critic_target": EnsembleMLP(2 * L, self.obs_dim + self.act_dim, c.hidden_sizes, 1),
         })
+        if c.policy_averaging > 0:
+            nets["actor_avg"] = EnsembleMLP(L, self.obs_dim, c.hidden_sizes, 2 * self.act_dim)
+            nets["actor_avg"].requires_grad_(False)
         nets.register_parameter("log_alpha", nn.Parameter(torch.full((L,), math.log(c.alpha_init))))
         nets.register_buffer("obs_mean", torch.zeros(self.obs_dim))
         nets.register_buffer("obs_std", torch.ones(self.obs_dim))
@@ -142,9 +147,9 @@ class EnsembleLearner(LearnerStateMixin):
     def _norm(self, obs: torch.Tensor) -> torch.Tensor:
         return (obs - self.nets.obs_mean) / self.nets.obs_std
 
-    def _policy(self, obs: torch.Tensor, members: slice | None = None):
-        """(M, N, obs) -> mean, log std (M, N, A) of the pre-tanh Gaussian."""
-        out = self.nets["actor"](self._norm(obs), members=members)
+    def _policy(self, obs: torch.Tensor, members: slice | None = None, net: str = "actor"):
+        """(M, N, obs) -> mean, log std (M, N, A) of the pre-tanh Gaussian of actor ``net``."""
+        out = self.nets[net](self._norm(obs), members=members)
         mean, log_std = out.split(self.act_dim, dim=-1)
         return mean, log_std.clamp(self.config.log_std_min, self.config.log_std_max)
 
@@ -226,6 +231,8 @@ class EnsembleLearner(LearnerStateMixin):
         self.num_updates += 1
         if self.num_updates % self.config.target_update_period == 0:
             self._polyak()
+        if self.config.policy_averaging > 0:
+            self._average_actor()
         return metrics_to_floats(metrics, "losses/") if as_float else metrics
 
     def _before_step(self) -> None:
@@ -239,6 +246,19 @@ class EnsembleLearner(LearnerStateMixin):
         actor, critic = self.nets["actor"], self.nets["critic"]
         return (3 * actor.flops(n_pi) + 2 * critic.flops(n_pi)
                 + actor.flops(n_next) + critic.flops(n_next) + 3 * critic.flops(n_critic))
+
+    @torch.no_grad()
+    def _average_actor(self) -> None:
+        averaged = list(self.nets["actor_avg"].parameters())
+        torch._foreach_lerp_(averaged, list(self.nets["actor"].parameters()),
+                             self.config.policy_averaging)
+
+    @torch.no_grad()
+    def sync_averaged_actor(self) -> None:
+        """Restart the averaged actor (``config.policy_averaging``) from the actor, e.g. after
+        loading the actor's weights from elsewhere; nothing without one."""
+        if "actor_avg" in self.nets:
+            self.nets["actor_avg"].load_state_dict(self.nets["actor"].state_dict())
 
     @torch.no_grad()
     def _polyak(self) -> None:
@@ -262,11 +282,12 @@ class EnsembleLearner(LearnerStateMixin):
     # ----------------------------------------------------------------- acting
     @torch.no_grad()
     def act(self, obs: Any, *, member: int | Sequence[int] | np.ndarray = 0,
-            deterministic: bool = False) -> Any:
+            deterministic: bool = False, averaged: bool = False) -> Any:
         """Actions (N, A) in [-1, 1] for observations (N, obs_dim) (or one (obs_dim,)).
 
         ``member`` is one member for every row or an array of N member ids (one call for
-        many environments, each run by its own member). Stochastic actions draw the
+        many environments, each run by its own member); ``averaged`` acts with the
+        averaged actor (``config.policy_averaging`` > 0). Stochastic actions draw the
         noise of row i from the generator of member ``member[i]``. Returns the type of
         ``obs``: a float32 NumPy array, or a tensor on the learner's device.
         """
@@ -278,15 +299,18 @@ class EnsembleLearner(LearnerStateMixin):
             raise ValueError(f"obs must be shaped (N, {self.obs_dim}), got {tuple(x.shape)}")
         x = x.to(self.device, torch.float32)
         ids = self._member_ids(member, x.shape[0])
+        net = "actor_avg" if averaged else "actor"
+        if averaged and net not in self.nets:
+            raise ValueError("averaged=True needs config.policy_averaging > 0")
         if len(ids) == 0:
             empty = torch.empty(0, self.act_dim)
             return empty if is_tensor else empty.numpy()
         if ids.min() == ids.max():
             m = int(ids[0])
-            mean, log_std = self._policy(x[None], members=slice(m, m + 1))
+            mean, log_std = self._policy(x[None], members=slice(m, m + 1), net=net)
             mean, log_std = mean[0], log_std[0]
         else:
-            mean, log_std = self._policy(x.expand(self.num_members, -1, -1))
+            mean, log_std = self._policy(x.expand(self.num_members, -1, -1), net=net)
             rows = torch.arange(x.shape[0], device=self.device)
             index = torch.as_tensor(ids, device=self.device)
             mean, log_std = mean[index, rows], log_std[index, rows]

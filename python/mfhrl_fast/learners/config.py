@@ -73,11 +73,16 @@ class SACConfig:
     """Gain of the output layers' init (CORL)."""
     target_update_period: int = 1
     """Gradient steps between Polyak updates (CORL, H2O)."""
+    policy_averaging: float = 0.0
+    """Polyak rate of an averaged copy of the actor, updated after every gradient step;
+    ``act(..., averaged=True)`` acts with it. 0 keeps no copy (ours; SAC has none)."""
 
     def __post_init__(self) -> None:
         _check(self, positive=("actor_lr", "critic_lr", "alpha_init"), unit=("gamma", "tau"))
         if self.alpha_lr is not None and self.alpha_lr <= 0:
             raise ValueError(f"alpha_lr must be > 0 or None, got {self.alpha_lr}")
+        if not 0 <= self.policy_averaging <= 1:
+            raise ValueError(f"policy_averaging must be in [0, 1], got {self.policy_averaging}")
         if self.target_update_period < 1:
             raise ValueError("target_update_period must be >= 1")
         if self.log_std_min >= self.log_std_max:

@@ -29,6 +29,7 @@ def evaluate(
     fidelity: FidelitySpec = FidelitySpec(), n_episodes: int = 10,
     max_episode_steps: int = 1000, seed: int = 10_000, num_threads: int = 2,
     deterministic: bool = True, trajectories: dict[str, np.ndarray] | None = None,
+    averaged: bool = False,
 ) -> np.ndarray:
     """Episode returns (len(members), n_episodes) of the given members in ``fidelity``.
 
@@ -38,6 +39,7 @@ def evaluate(
     initial states. An environment whose physics diverged ends with its return so far.
     ``trajectories``, a dict, receives ``obs``, ``action`` and ``reward`` shaped
     (steps, envs, ...) and ``alive`` (steps, envs): whether the step belongs to the episode.
+    ``averaged`` evaluates the learner's averaged actor (``config.policy_averaging``).
     """
     ids = np.atleast_1d(np.asarray(members))
     if n_episodes < 1 or max_episode_steps < 1 or ids.ndim != 1 or len(ids) == 0:
@@ -51,7 +53,8 @@ def evaluate(
     done = np.zeros(len(member_of_env), dtype=bool)
     steps = []
     for _ in range(max_episode_steps):
-        action = learner.act(obs, member=member_of_env, deterministic=deterministic)
+        action = learner.act(obs, member=member_of_env, deterministic=deterministic,
+                             averaged=averaged)
         last_obs = obs
         obs, reward, terminated, truncated, info = pool.step(action)
         if trajectories is not None:
