@@ -36,3 +36,33 @@ def test_error_while_stepping_raises_and_pool_survives(tmp_path, num_threads):
     obs, reward, _, _, info = pool.step(np.zeros((4, 6)))
     assert np.isfinite(obs).all() and np.isfinite(reward).all()
     assert info["episode_length"].min() >= 1
+
+
+def test_loading_is_quiet_and_keeps_the_total_mass(tmp_path, monkeypatch, capfd):
+    """The XML's deprecated settotalmass is applied after compiling: no warning on the
+    native streams, no MUJOCO_LOG.TXT, the same total mass (the step parity tests check
+    the physics bit for bit)."""
+    import mujoco
+
+    monkeypatch.chdir(tmp_path)
+    capfd.readouterr()
+    pool = SimPool(num_envs=2, num_threads=1)
+    pool.reset(seed=0)
+    pool.step(np.zeros((2, pool.act_dim)))
+    out, err = capfd.readouterr()
+    assert "settotalmass" not in out + err and "WARNING" not in out + err
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+    text = Path(half_cheetah_xml()).read_text()
+    assert 'settotalmass="14"' in text  # the attribute is still in the file
+    spec = mujoco.MjSpec.from_file(half_cheetah_xml())
+    spec.compiler.settotalmass = -1
+    model = spec.compile()
+    mujoco.mj_setTotalmass(model, 14.0)
+    assert abs(model.body_mass.sum() - 14.0) < 1e-12
+
+
+def test_a_broken_xml_is_an_error_naming_the_file(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<mujoco><worldbody><body><geom type='nosuchtype'/></body></worldbody></mujoco>")
+    with pytest.raises(RuntimeError, match="MuJoCo could not load .*bad.xml"):
+        SimPool(num_envs=1, xml_path=str(bad))
