@@ -22,7 +22,7 @@ import torch
 from mfhrl_fast.learners import CQLConfig, EnsembleCQL, bf16_is_fast
 from mfhrl_fast.learners.precision import compute_dtype
 
-from timing import best_time
+from mfhrl_fast.benchmarks.timing import best_time
 
 d3rlpy = pytest.importorskip("d3rlpy")
 

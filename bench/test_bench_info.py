@@ -15,7 +15,6 @@ Units: seconds per call; one call = one MI of n = 1e6 pairs, or the entropies of
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -23,6 +22,7 @@ import scipy.stats
 from sklearn.metrics import mutual_info_score
 
 from mfhrl_fast import info
+from mfhrl_fast.benchmarks.timing import best_time
 
 N_PAIRS = 1_000_000
 N_ROWS = 1_000_000
@@ -54,16 +54,6 @@ def rows() -> np.ndarray:
     return np.random.default_rng(1).random((N_ROWS, 5))
 
 
-def _best_time(fn, rounds: int) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def _record(benchmark, capsys, peer: str, peer_time: float, target: float) -> None:
     if benchmark.disabled:  # --benchmark-disable: nothing was timed
         return
@@ -93,7 +83,7 @@ def _mi_vs_peer(benchmark, capsys, pairs, num_threads, peer, peer_mi, peer_round
     assert info.mutual_information(x, y, num_threads=num_threads) == pytest.approx(
         expected, rel=1e-10
     )
-    peer_time = _best_time(lambda: peer_mi(x, y), rounds=peer_rounds)
+    peer_time = best_time(lambda: peer_mi(x, y), number=1, repeats=peer_rounds)
     result = benchmark.pedantic(
         info.mutual_information,
         args=(x, y),
@@ -123,7 +113,7 @@ def test_mi_vs_numpy_bincount(benchmark, capsys, pairs, num_threads):
 @pytest.mark.parametrize("num_threads", [1, 2])
 def test_entropy_vs_scipy(benchmark, capsys, rows, num_threads):
     expected = scipy.stats.entropy(rows, axis=-1)
-    peer = _best_time(lambda: scipy.stats.entropy(rows, axis=-1), rounds=10)
+    peer = best_time(lambda: scipy.stats.entropy(rows, axis=-1), number=1, repeats=10)
     result = benchmark.pedantic(
         info.entropy, args=(rows,), kwargs={"num_threads": num_threads}, rounds=40, warmup_rounds=3
     )

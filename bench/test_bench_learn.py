@@ -20,7 +20,7 @@ import torch
 
 from mfhrl_fast.learners import EnsembleH2O, FidelityDiscriminators
 
-from timing import best_time
+from mfhrl_fast.benchmarks.timing import best_time
 
 MEMBERS, REAL, SIM, OBS, ACT, MM = 5, 128, 128, 17, 6, 2048
 TARGETS = {"ensemble_vs_sequential": 1.3, "flops_vs_matmul": 0.6}

@@ -22,7 +22,7 @@ from replay_peers import (
     torchrl_buffer,
     transitions,
 )
-from timing import best_time
+from mfhrl_fast.benchmarks.timing import best_time
 
 CAPACITY = 1_000_000
 BATCH = 256

@@ -1,4 +1,4 @@
-"""Timing shared by the benchmarks' in-run ratio measurements."""
+"""Timing shared by the benchmarks' in-run ratio measurements (the bench/ suite)."""
 
 from __future__ import annotations
 
