@@ -1,14 +1,19 @@
 """Atomic checkpoints of a run: one folder per round, published by an atomic rename.
 
-``<root>/round-000007/`` holds ``state.pt`` (torch.save of the run's state) and any
-extra files (the simulated replay); ``<root>/latest`` names the newest complete
-folder and is replaced atomically after the folder is complete, so a process
-killed at any instant leaves the previous checkpoint intact.
+``<root>/round-000007/`` holds ``state.pt`` (torch.save of the run's state), any
+extra files (the simulated replay) and ``checksums.json`` (the SHA-256 of every other
+file); ``<root>/latest`` names the newest complete folder and is replaced atomically
+after the folder is complete, so a process killed at any instant leaves the previous
+checkpoint intact. A file damaged later (a torn copy, a full disk, a swapped file) fails
+its checksum: :func:`latest_checkpoint` then falls back to the newest intact folder with
+a one-line warning, and raises :class:`CheckpointError` when none is intact.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -18,6 +23,49 @@ from typing import Any
 import torch
 
 LATEST = "latest"
+CHECKSUMS = "checksums.json"
+log = logging.getLogger(__name__)
+
+
+class CheckpointError(ValueError):
+    """A run folder whose checkpoints are all damaged."""
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_checksums(folder: Path) -> None:
+    """``checksums.json``: the digest of every file of ``folder`` (but itself)."""
+    sums = {p.name: file_digest(p) for p in sorted(folder.iterdir())
+            if p.is_file() and p.name != CHECKSUMS}
+    (folder / CHECKSUMS).write_text(json.dumps(sums, indent=1))
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why the checkpoint ``folder`` cannot be trusted, or None when every file matches its
+    checksum. A folder from before checksums existed is trusted if it has ``state.pt``."""
+    if not (folder / "state.pt").is_file():
+        return "no state.pt"
+    sums_path = folder / CHECKSUMS
+    if not sums_path.exists():
+        return None
+    try:
+        sums = json.loads(sums_path.read_text())
+    except (OSError, ValueError):
+        return f"unreadable {CHECKSUMS}"
+    for name, digest in sums.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if file_digest(path) != digest:
+            return f"{name} fails its checksum"
+    return None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -57,6 +105,7 @@ def save_checkpoint(root: str | os.PathLike[str], round_: int, state: dict[str, 
     torch.save(state, tmp / "state.pt")
     if extra is not None:
         extra(tmp)
+    write_checksums(tmp)
     _fsync_dir(tmp)
     final = root / name
     shutil.rmtree(final, ignore_errors=True)
@@ -69,15 +118,34 @@ def save_checkpoint(root: str | os.PathLike[str], round_: int, state: dict[str, 
     return final
 
 
+def has_checkpoint(root: str | os.PathLike[str]) -> bool:
+    """Whether ``root`` holds any checkpoint (intact or not)."""
+    root = Path(root)
+    return (root / LATEST).exists() or any(p.is_dir() for p in root.glob("round-*"))
+
+
 def latest_checkpoint(root: str | os.PathLike[str]) -> Path | None:
-    """The newest complete checkpoint folder under ``root``, or None."""
-    pointer = Path(root) / LATEST
-    if not pointer.exists():
-        return None
-    folder = Path(root) / pointer.read_text().strip()
-    if not (folder / "state.pt").exists():
-        raise RuntimeError(f"checkpoint pointer {pointer} names {folder}, which is incomplete")
-    return folder
+    """The newest intact checkpoint folder under ``root`` (the one ``latest`` names first,
+    then the others, newest first), or None when there is none at all. Damaged folders
+    passed over are named in one warning; all damaged raises :class:`CheckpointError`."""
+    root = Path(root)
+    candidates = sorted((p for p in root.glob("round-*") if p.is_dir()), reverse=True)
+    pointer = root / LATEST
+    if pointer.exists():
+        named = root / pointer.read_text().strip()
+        candidates = [named] + [p for p in candidates if p != named]
+    damaged = []
+    for folder in candidates:
+        problem = checkpoint_problem(folder)
+        if problem is None:
+            if damaged:
+                log.warning("checkpoint %s is damaged; resuming from %s",
+                            "; ".join(damaged), folder.name)
+            return folder
+        damaged.append(f"{folder.name} ({problem})")
+    if damaged:
+        raise CheckpointError(f"{root} holds no intact checkpoint: {'; '.join(damaged)}")
+    return None
 
 
 def load_state(folder: Path) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from .budget import BudgetController
 from .calibration import critic_calibration
 from .checkpoint import (
     check_same_config,
+    has_checkpoint,
     latest_checkpoint,
     load_state,
     save_checkpoint,
@@ -359,7 +360,7 @@ def run(config: RunConfig, *, out_dir: str | os.PathLike[str] | None = None,
         folder.mkdir(parents=True, exist_ok=True)
         if resume and (folder / "config.json").exists():
             check_same_config(folder, config)
-        elif latest_checkpoint(folder / "checkpoints") is not None:
+        elif has_checkpoint(folder / "checkpoints"):
             raise FileExistsError(f"{folder} already holds a run; resume it (resume=True, "
                                   "--resume) or choose another folder")
         else:
