@@ -22,9 +22,10 @@ from ..data import CollectConfig, OfflineDataset, PoolStep, SinusoidGait, collec
 from ..data.dataset import from_npz
 from ..data.loaders import from_d4rl_hdf5
 from ..data.recorder import dataset_path
-from ..learners import EnsembleCQL
+from ..learners import EnsembleCQL, metrics_to_floats
 from ..replay import ReplayRing
 from .config import DatasetConfig, RunConfig
+from .guard import FiniteWatch
 
 
 class NoisyGait:
@@ -95,11 +96,14 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
                       precision=config.precision)
     cql.set_obs_normalization(*dataset.state_stats())
     batch = ring.empty_batch(o.batch_size, members=True)
+    watch = FiniteWatch("CQL step")
     for step in range(1, o.gradient_steps + 1):
-        report = callback is not None and (step % every == 0 or step == o.gradient_steps)
-        metrics = cql.train_step(ring.sample_members(o.batch_size, out=batch), as_float=report)
-        if report:
-            callback(step, metrics)
+        metrics = cql.train_step(ring.sample_members(o.batch_size, out=batch), as_float=False)
+        watch.observe(metrics)
+        if step % every == 0 or step == o.gradient_steps:
+            watch.check("offline phase", cql.nets)
+            if callback is not None:
+                callback(step, metrics_to_floats(metrics, "losses/"))
     return cql
 
 

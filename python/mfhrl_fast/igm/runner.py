@@ -38,6 +38,7 @@ from .checkpoint import (
     save_torch_atomic,
 )
 from .config import RunConfig
+from .guard import FiniteWatch
 from .offline import load_dataset, offline_key, offline_ring, offline_state, train_offline
 from .posterior import Posterior
 from .records import RoundRecord, RunResult
@@ -191,10 +192,13 @@ class Experiment:
 
     def train_discriminators(self, level: int) -> dict[str, float]:
         n, metrics = self.config.online, {}
+        watch = FiniteWatch("discriminator step")
         for _ in range(n.disc_steps):
             real = self.real.sample(n.disc_batch, out=self._out["disc_real"])
             sim = self.sim.sample(n.disc_batch, fidelities=[level], out=self._out["disc_sim"])
             metrics = self.learner.discriminators.train_step(level, real, sim, as_float=False)
+            watch.observe(metrics)
+        watch.check(f"round {self.budget.round}", self.learner.discriminators.nets)
         return metrics
 
     def train_members(self) -> dict[str, Any]:
@@ -202,10 +206,13 @@ class Experiment:
         n, metrics = self.config.online, {}
         if min(self.sim.member_count(m) for m in range(self.learner.num_members)) == 0:
             return metrics  # a member without simulated data (tiny rounds): wait for more
+        watch = FiniteWatch("H2O step")
         for _ in range(n.gradient_steps):
             real = self.real.sample_members(n.real_batch, out=self._out["real"])
             sim = self.sim.sample_members(n.sim_batch, out=self._out["sim"])
             metrics = self.learner.train_step(real, sim, as_float=False)
+            watch.observe(metrics)
+        watch.check(f"round {self.budget.round}", self.learner.nets)
         return metrics
 
     # ------------------------------------------------------------------ rounds
