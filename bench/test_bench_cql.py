@@ -19,10 +19,9 @@ import numpy as np
 import pytest
 import torch
 
+from mfhrl_fast.benchmarks.timing import best_time
 from mfhrl_fast.learners import CQLConfig, EnsembleCQL, bf16_is_fast
 from mfhrl_fast.learners.precision import compute_dtype
-
-from mfhrl_fast.benchmarks.timing import best_time
 
 d3rlpy = pytest.importorskip("d3rlpy")
 
@@ -117,7 +116,8 @@ def test_cql_update_vs_d3rlpy(benchmark, report):
         t = best[f"L{m}-{p}"]
         flops = setup.ours[(m, p)].update_flops(BATCH)
         rate = 2 * MM**3 / best[f"mm-{p}"]
-        lines.append(f"  EnsembleCQL L={m} {p}: {t * 1e3:.1f} ms ({t / m * 1e3:.1f} ms per member), "
+        lines.append(f"  EnsembleCQL L={m} {p}: {t * 1e3:.1f} ms "
+                     f"({t / m * 1e3:.1f} ms per member), "
                      f"{t / best['d3rlpy']:.2f}x one d3rlpy update, "
                      f"{flops / t / rate:.0%} of the run's {p} torch.mm rate "
                      f"({rate / 1e9:.0f} GFLOP/s)")

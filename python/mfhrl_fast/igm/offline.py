@@ -13,9 +13,11 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from .._allocator import retain_freed_memory
 from ..data import CollectConfig, OfflineDataset, PoolStep, SinusoidGait, collect, from_minari
@@ -24,8 +26,10 @@ from ..data.loaders import from_d4rl_hdf5
 from ..data.recorder import dataset_path
 from ..learners import EnsembleCQL, metrics_to_floats
 from ..replay import ReplayRing
+from .checkpoint import save_torch_atomic
 from .config import DatasetConfig, RunConfig
 from .guard import FiniteWatch
+from .run_log import Progress
 
 
 class NoisyGait:
@@ -124,3 +128,20 @@ def offline_state(cql: EnsembleCQL) -> dict[str, Any]:
     Adam state (``online.carry_optimizer``)."""
     return {"nets": cql.nets.state_dict(), "optimizer": cql.optimizer.state_dict(),
             "num_members": cql.num_members}
+
+
+def get_offline(config: RunConfig, dataset: OfflineDataset, *, cache_dir: str | Path | None = None,
+                progress: bool = False) -> dict[str, Any]:
+    """The offline phase's weights: loaded from ``cache_dir`` when a run with the same
+    dataset, offline config, seed and device stored them there, else trained (and stored)."""
+    path = Path(cache_dir) / f"offline-{offline_key(config)}.pt" if cache_dir else None
+    if path is not None and path.exists():
+        return torch.load(path, weights_only=True)
+    bar = Progress("offline CQL", config.offline.gradient_steps, enabled=progress, unit="steps")
+    cql = train_offline(config, dataset, callback=bar.offline_step if progress else None)
+    bar.close()
+    state = offline_state(cql)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_torch_atomic(state, path)
+    return state

@@ -35,11 +35,10 @@ from .checkpoint import (
     latest_checkpoint,
     load_state,
     save_checkpoint,
-    save_torch_atomic,
 )
 from .config import RunConfig
 from .guard import FiniteWatch
-from .offline import load_dataset, offline_key, offline_ring, offline_state, train_offline
+from .offline import get_offline, load_dataset, offline_ring
 from .posterior import Posterior
 from .records import RoundRecord, RunResult
 from .run_log import Progress, TensorBoardLog, write_tables
@@ -53,23 +52,6 @@ def round_seed(seed: int, round_: int, stream: int) -> int:
     """An independent 63-bit seed for (run seed, round, stream)."""
     return int(np.random.SeedSequence([seed, round_, stream]).generate_state(1, np.uint64)[0]
                >> np.uint64(1))
-
-
-def get_offline(config: RunConfig, dataset: OfflineDataset, *, cache_dir: str | Path | None = None,
-                progress: bool = False) -> dict[str, Any]:
-    """The offline phase's weights: loaded from ``cache_dir`` when a run with the same
-    dataset, offline config, seed and device stored them there, else trained (and stored)."""
-    path = Path(cache_dir) / f"offline-{offline_key(config)}.pt" if cache_dir else None
-    if path is not None and path.exists():
-        return torch.load(path, weights_only=True)
-    bar = Progress("offline CQL", config.offline.gradient_steps, enabled=progress, unit="steps")
-    cql = train_offline(config, dataset, callback=bar.offline_step if progress else None)
-    bar.close()
-    state = offline_state(cql)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_torch_atomic(state, path)
-    return state
 
 
 @dataclass

@@ -40,7 +40,8 @@ class EnsembleMLP(nn.Module):
         self.compute_dtype = torch.float32
         """Dtype of the matrix products (:mod:`.precision`); weights stay float32."""
         self.weights = nn.ParameterList(
-            nn.Parameter(torch.zeros(members, i, o)) for i, o in zip(sizes[:-1], sizes[1:])
+            nn.Parameter(torch.zeros(members, i, o))
+            for i, o in zip(sizes[:-1], sizes[1:], strict=True)
         )
         self.biases = nn.ParameterList(
             nn.Parameter(torch.zeros(members, 1, o)) for o in sizes[1:]
@@ -55,7 +56,7 @@ class EnsembleMLP(nn.Module):
         and a last layer with gain ``last_gain``; ``orthogonal=False`` uses PyTorch's
         nn.Linear default (Kaiming-uniform) for the hidden layers instead."""
         last = len(self.weights) - 1
-        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for k, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             # Initialise a CPU (out, in) matrix as nn.Linear does, then store it transposed.
             block = torch.empty(w.shape[2], w.shape[1])
             if orthogonal or k == last:
@@ -82,7 +83,7 @@ class EnsembleMLP(nn.Module):
         last = len(weights) - 1
         if self.compute_dtype != torch.float32:
             return self._forward_low(x, weights, biases)
-        for k, (w, b) in enumerate(zip(weights, biases)):
+        for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
             # In place is safe under autograd: baddbmm's backward does not need its output.
             x = torch.baddbmm(b, x, w)
             if k < last:
@@ -95,7 +96,7 @@ class EnsembleMLP(nn.Module):
         gradients back to the float32 weights), the output cast back to float32."""
         dtype, last = self.compute_dtype, len(weights) - 1
         x = x.to(dtype)
-        for k, (w, b) in enumerate(zip(weights, biases)):
+        for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
             x = torch.bmm(x, w.to(dtype)).add_(b.to(dtype))
             if k < last:
                 x = x.relu_()

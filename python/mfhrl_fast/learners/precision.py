@@ -31,7 +31,8 @@ def bf16_is_fast(device: str | torch.device) -> bool:
 
 
 def resolve_precision(precision: str, device: str | torch.device) -> str:
-    """``"fp32"`` or ``"bf16"`` for a requested ``precision`` of :data:`PRECISIONS` on ``device``."""
+    """``"fp32"`` or ``"bf16"``: the requested ``precision`` (of :data:`PRECISIONS`) on
+    ``device``."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "auto":
