@@ -29,6 +29,10 @@ def _config_arguments(p: argparse.ArgumentParser, default_preset: str) -> None:
                    "faithful H2O)")
 
 
+_RESUME_SWEEP = ("keep the finished runs of an interrupted call with the same config and "
+                 "continue the others from their checkpoints")
+
+
 def _parallel_arguments(p: argparse.ArgumentParser, workers: int) -> None:
     p.add_argument("--backend", choices=BACKENDS, default="local",
                    help="serial, a local process pool, or Ray tasks (default local)")
@@ -54,7 +58,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     config = _load(args, budget=args.budget, seed=args.seed)
-    run_demo(args.out, config=config, parallel=_parallel(args))
+    run_demo(args.out, config=config, parallel=_parallel(args), resume=args.resume)
     return 0
 
 
@@ -79,7 +83,7 @@ def _compare(args: argparse.Namespace) -> int:
     budgets = args.budgets or grid.get("budgets", (config.budget,))
     seeds = args.seeds or [int(s) for s in grid.get("seeds", (0,))]
     compare(config, strategies=args.strategies, budgets=budgets, seeds=seeds,
-            out_dir=args.out, parallel=_parallel(args), log=print)
+            out_dir=args.out, parallel=_parallel(args), log=print, resume=args.resume)
     print(f"wrote {args.out}/budget_curve.png and budget_curve.csv")
     return 0
 
@@ -131,6 +135,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        "budget, with a report folder (minutes on a 2-core CPU).")
     _config_arguments(p, "demo")
     p.add_argument("--out", default="mfhrl-demo", help="report folder (default mfhrl-demo)")
+    p.add_argument("--resume", action="store_true", help=_RESUME_SWEEP)
     p.add_argument("--budget", type=float, default=None, help="override the preset's budget")
     p.add_argument("--seed", type=int, default=None, help="override the preset's seed")
     _parallel_arguments(p, workers=2)
@@ -160,6 +165,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategies", choices=STRATEGIES, nargs="+",
                    default=["igm", "lowest", "highest", "uniform"])
     p.add_argument("--out", default="mfhrl-compare")
+    p.add_argument("--resume", action="store_true", help=_RESUME_SWEEP)
     _parallel_arguments(p, workers=2)
     p.set_defaults(func=_guarded(_compare))
 

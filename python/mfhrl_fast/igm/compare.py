@@ -7,11 +7,17 @@ that seed starts from the same offline ensemble, so the strategies differ only o
 It writes ``runs.jsonl`` (every :class:`~.records.RunResult`), ``final_returns.csv`` and
 ``budget_curve.png`` / ``budget_curve.csv`` (final MAP return vs budget, mean and spread
 over seeds, one curve per strategy).
+
+Sweeps resume (``resume=True``, ``--resume``): a finished run leaves ``result.json`` in its
+folder with the digest of its config, and is kept when the digest matches; an unfinished
+run of the same config continues from its newest intact checkpoint; any other folder is
+started afresh. The offline phases are cached in ``out_dir/offline`` and shared.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import OfflineDataset
+from .checkpoint import write_text_atomic
 from .config import RunConfig
 from .offline import load_dataset, offline_state, train_offline
 from .parallel import ParallelConfig, parallel_map
@@ -42,6 +49,7 @@ class _RunTask:
     dataset: OfflineDataset
     offline: dict[str, Any]
     out_dir: str | None
+    resume: bool = False
 
 
 def offline_task(task: _OfflineTask) -> dict[str, Any]:
@@ -54,24 +62,60 @@ def offline_task(task: _OfflineTask) -> dict[str, Any]:
     return offline_state(train_offline(task.config, task.dataset))
 
 
+RESULT = "result.json"
+
+
+def config_digest(config: RunConfig) -> str:
+    """SHA-256 of a run's config, naming what a finished run folder holds."""
+    text = json.dumps(config.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def finished_result(folder: Path, config: RunConfig) -> dict[str, Any] | None:
+    """The result a finished run of ``config`` left in ``folder``, or None."""
+    try:
+        saved = json.loads((folder / RESULT).read_text())
+    except (OSError, ValueError):
+        return None
+    return saved["result"] if saved.get("digest") == config_digest(config) else None
+
+
+def _same_config(folder: Path, config: RunConfig) -> bool:
+    try:
+        saved = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return saved == json.loads(json.dumps(config.to_dict(), default=str))
+
+
 def run_task(task: _RunTask) -> dict[str, Any]:
-    """One online run from a given offline state; returns ``RunResult.to_dict()``."""
+    """One online run from a given offline state; returns ``RunResult.to_dict()``. With
+    ``resume``, a folder holding an unfinished run of the same config continues it."""
     from .runner import run
 
-    result = run(task.config, out_dir=task.out_dir, dataset=task.dataset, offline=task.offline,
-                 tensorboard=task.out_dir is not None)
-    return result.to_dict()
+    folder = Path(task.out_dir) if task.out_dir is not None else None
+    resume = task.resume and folder is not None and _same_config(folder, task.config)
+    if folder is not None and not resume:
+        shutil.rmtree(folder, ignore_errors=True)
+    result = run(task.config, out_dir=folder, dataset=task.dataset, offline=task.offline,
+                 tensorboard=folder is not None, resume=resume).to_dict()
+    if folder is not None:
+        write_text_atomic(folder / RESULT, json.dumps(
+            {"digest": config_digest(task.config), "result": result}))
+    return result
 
 
 def run_grid(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[float],
              seeds: Sequence[int], parallel: ParallelConfig | None = None,
              out_dir: str | os.PathLike[str] | None = None, dataset: OfflineDataset | None = None,
              offline: dict[int, dict[str, Any]] | None = None,
-             log: Callable[[str], None] | None = None) -> list[RunResult]:
+             log: Callable[[str], None] | None = None, resume: bool = False) -> list[RunResult]:
     """Every (strategy, budget, seed) run of ``base``, in that order; each run's own folder
-    (logs, checkpoints) is ``out_dir/runs/<strategy>-b<budget>-s<seed>`` when given; a
-    folder left there by an earlier call is replaced. ``offline`` maps seeds to offline
-    states already trained (:func:`offline_states`); missing seeds are trained here."""
+    (logs, checkpoints) is ``out_dir/runs/<strategy>-b<budget>-s<seed>`` when given. A
+    folder left there by an earlier call is replaced, unless ``resume``: then finished runs
+    of the same config are kept and unfinished ones continue (see the module doc).
+    ``offline`` maps seeds to offline states already trained (:func:`offline_states`);
+    missing seeds are trained here (cached in ``out_dir/offline``)."""
     if not strategies or not budgets or not seeds:
         raise ValueError("need at least one strategy, budget and seed")
     say = log or (lambda _: None)
@@ -80,26 +124,32 @@ def run_grid(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[fl
     start = time.perf_counter()
     offline = dict(offline or {})
     missing = [int(s) for s in seeds if int(s) not in offline]
+    cache = Path(out_dir) / "offline" if out_dir is not None else None
+    configs = [(base.replace(strategy=strategy, budget=float(budget), seed=int(seed)),
+                str(Path(out_dir) / "runs" / f"{strategy}-b{budget:g}-s{seed}")
+                if out_dir is not None else None)
+               for strategy in strategies for budget in budgets for seed in seeds]
+    kept = {i: finished_result(Path(folder), config) for i, (config, folder) in
+            enumerate(configs) if resume and folder is not None}
+    kept = {i: r for i, r in kept.items() if r is not None}
+    if kept:
+        say(f"resume: {len(kept)} of {len(configs)} runs already finished")
+    needed = {config.seed for i, (config, _) in enumerate(configs) if i not in kept}
+    missing = sorted(s for s in needed if s not in offline)
     if missing:
-        offline |= offline_states(base, missing, dataset, parallel, log=say)
-    tasks = []
-    for strategy in strategies:
-        for budget in budgets:
-            for seed in seeds:
-                config = base.replace(strategy=strategy, budget=float(budget), seed=int(seed))
-                folder = (str(Path(out_dir) / "runs" / f"{strategy}-b{budget:g}-s{seed}")
-                          if out_dir is not None else None)
-                if folder is not None:
-                    shutil.rmtree(folder, ignore_errors=True)
-                tasks.append(_RunTask(config, dataset, offline[int(seed)], folder))
+        offline |= offline_states(base, missing, dataset, parallel, log=say, cache_dir=cache)
+    todo = [i for i in range(len(configs)) if i not in kept]
+    tasks = [_RunTask(configs[i][0], dataset, offline[configs[i][0].seed], configs[i][1],
+                      resume) for i in todo]
 
     def done(i: int, row: dict[str, Any]) -> None:
         say(f"{row['strategy']:>8} budget {row['budget']:g} seed {row['seed']}: "
             f"{len(row['records']) - 1} rounds, final return {row['final_return']:.1f} "
             f"({time.perf_counter() - start:.0f} s)")
 
-    rows = parallel_map(run_task, tasks, parallel, on_result=done)
-    return [RunResult.from_dict(r) for r in rows]
+    rows = dict(kept) | dict(zip(todo, parallel_map(run_task, tasks, parallel, on_result=done),
+                                 strict=True))
+    return [RunResult.from_dict(rows[i]) for i in range(len(configs))]
 
 
 def offline_states(base: RunConfig, seeds: Sequence[int], dataset: OfflineDataset,
@@ -128,12 +178,12 @@ def final_rows(results: Sequence[RunResult]) -> list[dict[str, Any]]:
 def compare(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[float],
             seeds: Sequence[int], out_dir: str | os.PathLike[str],
             parallel: ParallelConfig | None = None,
-            log: Callable[[str], None] | None = None) -> list[RunResult]:
+            log: Callable[[str], None] | None = None, resume: bool = False) -> list[RunResult]:
     """:func:`run_grid`, then the paper's Fig. 2 and the tables in ``out_dir``."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     results = run_grid(base, strategies=strategies, budgets=budgets, seeds=seeds,
-                       parallel=parallel, out_dir=folder, log=log)
+                       parallel=parallel, out_dir=folder, log=log, resume=resume)
     with open(folder / "runs.jsonl", "w") as f:
         for r in results:
             f.write(json.dumps(r.to_dict()) + "\n")

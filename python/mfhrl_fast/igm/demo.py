@@ -27,12 +27,15 @@ DEMO_STRATEGIES = ("igm", "lowest", "highest", "uniform")
 def run_demo(out_dir: str | os.PathLike[str] = "mfhrl-demo", *, config: RunConfig | None = None,
              strategies: Sequence[str] = DEMO_STRATEGIES,
              parallel: ParallelConfig | None = None,
-             log: Callable[[str], None] = print) -> tuple[Path, list[RunResult]]:
+             log: Callable[[str], None] = print,
+             resume: bool = False) -> tuple[Path, list[RunResult]]:
     """Run the demo into ``out_dir`` (report files, plus ``runs/`` with each run's logs).
 
     ``config``: the base run (default :func:`~.config.demo`, whose budget and seed are
     used); ``parallel``: how the runs are spread (default: a local pool of 2 workers with
-    1 torch thread each). Returns the report folder and the results.
+    1 torch thread each); ``resume`` keeps the finished runs of an earlier, interrupted
+    call and continues the others (:func:`~.compare.run_grid`). Returns the report folder
+    and the results.
     """
     config = config or demo()
     parallel = parallel or ParallelConfig(backend="local", workers=2, threads_per_worker=1)
@@ -43,7 +46,7 @@ def run_demo(out_dir: str | os.PathLike[str] = "mfhrl-demo", *, config: RunConfi
         f"{dataset.episode_returns().mean():.1f} ({time.perf_counter() - start:.0f} s)")
     results = run_grid(config, strategies=strategies, budgets=[config.budget],
                        seeds=[config.seed], parallel=parallel, out_dir=out_dir,
-                       dataset=dataset, log=log)
+                       dataset=dataset, log=log, resume=resume)
     folder = write_report(results, out_dir, title=f"MF-HRL-IGM demo, budget {config.budget:g}")
     log(summary_table(results))
     log(f"report: {folder.resolve()} ({time.perf_counter() - start:.0f} s in all)")
