@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 
+from mfhrl_fast.benchmarks.batches import random_transitions
 from mfhrl_fast.benchmarks.timing import best_time
 from mfhrl_fast.learners import CQLConfig, EnsembleCQL, bf16_is_fast
 from mfhrl_fast.learners.precision import compute_dtype
@@ -34,15 +35,6 @@ def _dataset(rng: np.random.Generator, n: int = 4000):
         actions=rng.uniform(-1, 1, (n, ACT)).astype(np.float32),
         rewards=rng.normal(size=n).astype(np.float32), terminals=np.zeros(n),
         timeouts=(np.arange(n) % 1000 == 999).astype(np.float32))
-
-
-def _member_batch(rng: np.random.Generator, members: int) -> dict[str, np.ndarray]:
-    lead = (members, BATCH)
-    return {"obs": rng.normal(size=(*lead, OBS)).astype(np.float32),
-            "action": rng.uniform(-1, 1, (*lead, ACT)).astype(np.float32),
-            "reward": rng.normal(size=lead).astype(np.float32),
-            "next_obs": rng.normal(size=(*lead, OBS)).astype(np.float32),
-            "terminated": np.zeros(lead, np.float32)}
 
 
 class Setup:
@@ -62,7 +54,8 @@ class Setup:
         self.ours = {(members, p): EnsembleCQL(OBS, ACT, num_members=members, config=config,
                                                device="cpu", precision=p)
                      for members in (1, 5) for p in precisions}
-        self.batches = {members: _member_batch(rng, members) for members in (1, 5)}
+        self.batches = {members: random_transitions(rng, (members, BATCH), OBS, ACT)
+                        for members in (1, 5)}
         self.mm = {p: (torch.randn(MM, MM, dtype=compute_dtype(p)),) * 2 for p in precisions}
 
     def d3rlpy_update(self) -> dict[str, float]:

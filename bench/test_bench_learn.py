@@ -18,22 +18,16 @@ import numpy as np
 import pytest
 import torch
 
-from mfhrl_fast.learners import EnsembleH2O, FidelityDiscriminators
-
+from mfhrl_fast.benchmarks.batches import random_transitions
 from mfhrl_fast.benchmarks.timing import best_time
+from mfhrl_fast.learners import EnsembleH2O, FidelityDiscriminators
 
 MEMBERS, REAL, SIM, OBS, ACT, MM = 5, 128, 128, 17, 6, 2048
 TARGETS = {"ensemble_vs_sequential": 1.3, "flops_vs_matmul": 0.6}
 
 
 def batch(seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    lead = (MEMBERS, REAL)
-    return {"obs": rng.normal(size=(*lead, OBS)).astype(np.float32),
-            "action": rng.uniform(-1, 1, (*lead, ACT)).astype(np.float32),
-            "reward": rng.normal(size=lead).astype(np.float32),
-            "next_obs": rng.normal(size=(*lead, OBS)).astype(np.float32),
-            "terminated": np.zeros(lead, np.float32), "fidelity": np.zeros(lead, np.uint8)}
+    return random_transitions(np.random.default_rng(seed), (MEMBERS, REAL), OBS, ACT)
 
 
 class Setup:

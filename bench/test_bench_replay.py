@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from mfhrl_fast import ReplayRing
+from mfhrl_fast.benchmarks.timing import best_time
 
 from replay_peers import (
     ACT,
@@ -22,7 +23,6 @@ from replay_peers import (
     torchrl_buffer,
     transitions,
 )
-from mfhrl_fast.benchmarks.timing import best_time
 
 CAPACITY = 1_000_000
 BATCH = 256

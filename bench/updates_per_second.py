@@ -16,6 +16,7 @@ import time
 import numpy as np
 import torch
 
+from mfhrl_fast.benchmarks.batches import random_transitions
 from mfhrl_fast.learners import (
     CQLConfig,
     EnsembleCQL,
@@ -28,12 +29,7 @@ OBS, ACT, L = 17, 6, 5
 
 
 def batch(rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
-    lead = (L, size)
-    return {"obs": rng.normal(size=(*lead, OBS)).astype(np.float32),
-            "action": rng.uniform(-1, 1, (*lead, ACT)).astype(np.float32),
-            "reward": rng.normal(size=lead).astype(np.float32),
-            "next_obs": rng.normal(size=(*lead, OBS)).astype(np.float32),
-            "terminated": np.zeros(lead, np.float32), "fidelity": np.zeros(lead, np.uint8)}
+    return random_transitions(rng, (L, size), OBS, ACT)
 
 
 def updates_per_second(step, device: torch.device, steps: int) -> float:
