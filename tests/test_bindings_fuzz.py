@@ -1,7 +1,7 @@
 """Fuzzing of every C++ binding (hypothesis): random shapes, dtypes, NaN/Inf, non-contiguous
 and wrong-typed inputs. Every call returns or raises a Python exception of the binding's
-boundary (ValueError, TypeError, OverflowError, MemoryError, or a MuJoCo RuntimeError); a crash would
-kill the test process. After each call the object still works: a valid call afterwards
+boundary (ValueError, TypeError, OverflowError, MemoryError, or a MuJoCo RuntimeError); a
+crash would kill the test process. After each call the object still works: a valid call afterwards
 returns what it returns on a fresh object."""
 
 from __future__ import annotations
