@@ -14,7 +14,10 @@
 // multiply-add), so every clone rounds every operation identically and the
 // results do not depend on the CPU; and with -fno-trapping-math, without which
 // GCC will not if-convert (so not vectorise) the floating-point selects.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+// Not under ThreadSanitizer: the loader runs the clones' resolver before the TSan
+// runtime is up, and the instrumented resolver crashes (the sanitizer job of .ci/run).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_THREAD__)
 #define MFHRL_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MFHRL_SIMD_CLONES
