@@ -8,10 +8,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <memory>
 #include <vector>
 
 #include "sim/sim_pool.h"
+#include "sim/step_buffers.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -30,27 +30,16 @@ int main(int argc, char** argv) {
   config.seed = 0;
   try {
     mfhrl::SimPool pool(config);
-    const int n = pool.num_envs(), act = pool.act_dim(), obs_dim = pool.obs_dim();
-    std::vector<double> obs(n * obs_dim), final_obs(n * obs_dim), actions(n * act);
-    std::vector<double> reward(n), episode_return(n), total(n, 0.0);
-    std::vector<int32_t> length(n);
-    std::unique_ptr<bool[]> flags(new bool[3 * n]);
-    mfhrl::StepOutputs out;
-    out.obs = obs.data();
-    out.final_obs = final_obs.data();
-    out.reward = reward.data();
-    out.terminated = flags.get();
-    out.truncated = flags.get() + n;
-    out.unstable = flags.get() + 2 * n;
-    out.episode_return = episode_return.data();
-    out.episode_length = length.data();
-    pool.Reset(obs.data(), mfhrl::ObsType::kFloat64);
+    const int n = pool.num_envs(), act = pool.act_dim();
+    mfhrl::StepBuffers<double> b(pool);
+    std::vector<double> actions(n * act), total(n, 0.0);
+    pool.Reset(b.obs.data(), b.kType);
     for (int t = 0; t < steps; ++t) {
       for (int i = 0; i < n; ++i) {
         for (int j = 0; j < act; ++j) actions[i * act + j] = std::sin(0.3 * t + j);
       }
-      pool.Step(actions.data(), out, mfhrl::ObsType::kFloat64);
-      for (int i = 0; i < n; ++i) total[i] += reward[i];
+      pool.Step(actions.data(), b.out, b.kType);
+      for (int i = 0; i < n; ++i) total[i] += b.reward[i];
     }
     for (int k = 0; k < 2; ++k) {
       const double mean = (total[2 * k] + total[2 * k + 1]) / 2.0;

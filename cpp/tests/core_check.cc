@@ -11,13 +11,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/replay_ring.h"
 #include "sim/sim_pool.h"
+#include "sim/step_buffers.h"
 
 namespace {
 
@@ -63,23 +63,12 @@ void PoolAndRing(const std::string& xml) {
   rc.num_threads = 2;
   mfhrl::ReplayRing ring(rc);
 
-  std::vector<float> obs(n * obs_dim), final_obs(n * obs_dim);
-  std::vector<double> actions(n * act), reward(n), episode_return(n);
-  std::vector<int32_t> length(n);
-  std::unique_ptr<bool[]> flags(new bool[3 * n]);
-  mfhrl::StepOutputs out;
-  out.obs = obs.data();
-  out.final_obs = final_obs.data();
-  out.reward = reward.data();
-  out.terminated = flags.get();
-  out.truncated = flags.get() + n;
-  out.unstable = flags.get() + 2 * n;
-  out.episode_return = episode_return.data();
-  out.episode_length = length.data();
-  pool.Reset(obs.data(), mfhrl::ObsType::kFloat32);
+  mfhrl::StepBuffers<float> b(pool);
+  std::vector<double> actions(n * act);
+  pool.Reset(b.obs.data(), b.kType);
   for (int t = 0; t < 100; ++t) {
     for (int i = 0; i < n * act; ++i) actions[i] = std::sin(0.3 * t + i);
-    pool.Step(actions.data(), out, mfhrl::ObsType::kFloat32, &ring);
+    pool.Step(actions.data(), b.out, b.kType, &ring);
   }
   Check(ring.total_added() == 100u * n, "every step stored");
   Check(ring.size() == rc.capacity, "the ring wrapped");

@@ -153,10 +153,26 @@ def load_state(folder: Path) -> dict[str, Any]:
     return torch.load(folder / "state.pt", weights_only=False)
 
 
+def _saved_and_current(out_dir: Path, config: Any) -> tuple[Any, dict[str, Any]]:
+    """``out_dir/config.json`` (None if unreadable) and ``config`` as the same JSON."""
+    try:
+        saved = json.loads((out_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        saved = None
+    return saved, json.loads(json.dumps(config.to_dict(), default=str))
+
+
+def same_config(out_dir: Path, config: Any) -> bool:
+    """Whether ``out_dir`` holds a run (its ``config.json``) of exactly ``config``."""
+    saved, now = _saved_and_current(out_dir, config)
+    return saved == now
+
+
 def check_same_config(out_dir: Path, config: Any) -> None:
     """Refuse to resume ``out_dir`` with a config other than its ``config.json``'s."""
-    saved = json.loads((out_dir / "config.json").read_text())
-    now = json.loads(json.dumps(config.to_dict(), default=str))
+    saved, now = _saved_and_current(out_dir, config)
+    if saved is None:
+        raise ValueError(f"{out_dir}/config.json cannot be read; use a new out_dir")
     if saved != now:
         diff = sorted(k for k in now if saved.get(k) != now[k])
         raise ValueError(f"{out_dir} holds a run of another config (differs in {diff}); "

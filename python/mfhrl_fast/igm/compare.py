@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import OfflineDataset
-from .checkpoint import write_text_atomic
+from .checkpoint import same_config, write_text_atomic
 from .config import RunConfig
 from .offline import load_dataset, offline_state, train_offline
 from .parallel import ParallelConfig, parallel_map
@@ -80,21 +80,13 @@ def finished_result(folder: Path, config: RunConfig) -> dict[str, Any] | None:
     return saved["result"] if saved.get("digest") == config_digest(config) else None
 
 
-def _same_config(folder: Path, config: RunConfig) -> bool:
-    try:
-        saved = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return saved == json.loads(json.dumps(config.to_dict(), default=str))
-
-
 def run_task(task: _RunTask) -> dict[str, Any]:
     """One online run from a given offline state; returns ``RunResult.to_dict()``. With
     ``resume``, a folder holding an unfinished run of the same config continues it."""
     from .runner import run
 
     folder = Path(task.out_dir) if task.out_dir is not None else None
-    resume = task.resume and folder is not None and _same_config(folder, task.config)
+    resume = task.resume and folder is not None and same_config(folder, task.config)
     if folder is not None and not resume:
         shutil.rmtree(folder, ignore_errors=True)
     result = run(task.config, out_dir=folder, dataset=task.dataset, offline=task.offline,
