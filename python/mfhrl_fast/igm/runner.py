@@ -94,10 +94,11 @@ class Experiment:
                                    config=n.h2o, seed=c.seed, device=c.device,
                                    precision=c.precision)
         mine = self.learner.nets.state_dict()
-        weights = {k: v for k, v in offline["nets"].items() if k in mine}
-        weights |= {k: offline["nets"]["actor" + k.removeprefix("actor_avg")]  # starts offline
-                    for k in mine if k.startswith("actor_avg.")}
-        self.learner.nets.load_state_dict(weights)
+        loaded = self.learner.nets.load_state_dict(
+            {k: v for k, v in offline["nets"].items() if k in mine}, strict=False)
+        if missing := [k for k in loaded.missing_keys if not k.startswith("actor_avg.")]:
+            raise ValueError(f"the offline state lacks {missing}")
+        self.learner.sync_averaged_actor()  # the averaged actor starts at the offline actor
         if n.carry_optimizer:
             if "optimizer" not in offline or o.cql.lagrange:
                 raise ValueError("online.carry_optimizer needs an offline state with the Adam "
