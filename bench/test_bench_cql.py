@@ -5,7 +5,7 @@ Sizes of CQL on HalfCheetah (CORL, d3rlpy's defaults for it): 256-256 MLPs, batc
 one ``EnsembleCQL`` update with L = 1 and with L = 5 (default precision and, where the
 device multiplies bf16 fast, bf16), each timed in turn so that a busy spell of the shared
 machine hits every system. Printed: the per-update and per-member times, the L = 5
-update over one d3rlpy update (issue 11's target: <= 1.5), and the FLOP rate of our
+update over one d3rlpy update (target: <= 1.5), and the FLOP rate of our
 update as a fraction of the run's ``torch.mm`` 2048 x 2048 rate in the learner's matmul
 dtype (FLOPs: ``update_flops``). The test fails only on wrong results: non-finite losses,
 or a d3rlpy agent whose critic does not fit a fixed batch.
@@ -115,5 +115,5 @@ def test_cql_update_vs_d3rlpy(benchmark, report):
                      f"{flops / t / rate:.0%} of the run's {p} torch.mm rate "
                      f"({rate / 1e9:.0f} GFLOP/s)")
         benchmark.extra_info[f"L{m}_{p}_vs_d3rlpy"] = t / best["d3rlpy"]
-    lines.append("  target (issue 11): L=5 at the default precision <= 1.5x one d3rlpy update")
+    lines.append("  target: L=5 at the default precision <= 1.5x one d3rlpy update")
     report("\n".join(lines))

@@ -1,7 +1,7 @@
 """Ensemble learner updates: one batched update against sequential ones and against matmul.
 
-Shapes of H2O (SPEC 2.3): 256-256 MLPs, 128 real + 128 simulated transitions per
-member, 10 next-state samples for the gap, L = 5 members. Targets (issue 4): the
+Shapes of H2O (the H2O paper's): 256-256 MLPs, 128 real + 128 simulated transitions per
+member, 10 next-state samples for the gap, L = 5 members. Targets: the
 ensemble update >= 1.3x five sequential single-member updates of the same math,
 and its achieved FLOP/s >= 60% of a float32 torch.mm 2048 x 2048 on the same
 machine. FLOPs are counted analytically (``update_flops``: 2*in*out*rows per

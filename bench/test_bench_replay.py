@@ -1,6 +1,6 @@
 """ReplayRing against a NumPy ring, cpprb and TorchRL, measured in one run.
 
-Targets (issue 3): sample(256) of all fields from a full 1e6 ring >= 3x the
+Targets: sample(256) of all fields from a full 1e6 ring >= 3x the
 NumPy ring and >= 5x cpprb; add of 1000-transition batches at least as fast
 as cpprb; sample_members(256), L = 5, p = 0.5 >= 3x five NumPy masked samples.
 """

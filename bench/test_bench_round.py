@@ -1,7 +1,7 @@
 """One online round of the ``paper`` preset at reduced size: where does the time go?
 
-Issue 6's target: the time outside neural-network math (simulation, replay, selection
-arithmetic, Python glue) is at most 10% of a round. The round is SPEC 3.4's with the
+The target: the time outside neural-network math (simulation, replay, selection
+arithmetic, Python glue) is at most 10% of a round. The round is the paper's with the
 paper preset's networks and round sizes (L = 5 members of 256-256, 10 episodes of 1000
 steps, 128 + 128 transitions per H2O step, M = 8 remembered batches per level, all
 filled so IG_k re-scores 32 batches), reduced to ``GRADIENT_STEPS`` H2O steps (the

@@ -12,7 +12,7 @@
 //
 // This file: the thread pools, entropy and mutual information, and the
 // submodule itself. The argument checks are in bind_info_checks.cc (declared
-// in bind_info.h), the SPEC.md 3.2-3.3 functions in bind_info_igm.cc.
+// in bind_info.h), the eq. 7-9 functions in bind_info_igm.cc.
 #include <unistd.h>
 
 #include <pybind11/stl.h>
@@ -255,7 +255,7 @@ double MutualInformationPy(const py::object& x_obj, const py::object& y_obj,
 void BindInfo(py::module_& m) {
   py::module_ info = m.def_submodule(
       "info",
-      "Information module (SPEC.md sections 3.2-3.3 and 4): entropies, mutual information, "
+      "Information module: entropies, mutual information, "
       "the Gibbs posterior update (eq. 7), information gain and the fidelity choice (eqs. 8-9).");
   info.def("entropy", &bind::Entropy, py::arg("p"), py::kw_only(), py::arg("base") = py::none(),
            py::arg("num_threads") = py::none(),

@@ -1,5 +1,5 @@
 // Internal to the bindings of the information module (bind_info.cc: entropy
-// and mutual information, bind_info_igm.cc: SPEC.md 3.2-3.3): the
+// and mutual information, bind_info_igm.cc: eqs. 7-9): the
 // argument conversions and checks they share, defined in bind_info_checks.cc.
 // Each raises TypeError (wrong type or dtype) or ValueError (wrong value),
 // naming the argument.

@@ -1,4 +1,4 @@
-// Bindings of the MF-HRL-IGM fidelity controller (SPEC.md 3.2-3.3): the
+// Bindings of the MF-HRL-IGM fidelity controller (MF-HRL-IGM eqs. 7-9): the
 // functions posterior_update, information_gain and choose_fidelity of the
 // submodule mfhrl_fast._core.info. Validation as in bind_info.cc. The inputs
 // are tiny, so everything runs with the GIL held.
@@ -125,13 +125,13 @@ int ChooseFidelity(const py::object& ig_obj, const py::object& costs_obj,
 void BindInfoIgm(py::module_& info) {
   info.def("posterior_update", &PosteriorUpdate, py::arg("log_p"), py::arg("losses"),
            py::kw_only(), py::arg("eta") = 1.0, py::arg("eta0") = 1.0,
-           "SPEC.md 3.2 eq. 7. Returns (normalised log posterior, eta used).");
+           "MF-HRL-IGM eq. 7. Returns (normalised log posterior, eta used).");
   info.def("information_gain", &InformationGain, py::arg("log_p"), py::arg("histories"),
            py::kw_only(), py::arg("eta") = 1.0, py::arg("eta0") = 1.0,
-           "SPEC.md 3.3: IG_k for each fidelity from its (M_k, L) loss history.");
+           "MF-HRL-IGM eq. 8's IG_k for each fidelity from its (M_k, L) loss history.");
   info.def("choose_fidelity", &ChooseFidelity, py::arg("ig"), py::arg("costs"),
            py::arg("remaining_budget"), py::kw_only(), py::arg("c") = 1.0,
-           "SPEC.md 3.3 eqs. 8-9: the fidelity index to use, or -1 if none is affordable.");
+           "MF-HRL-IGM eqs. 8-9: the fidelity index to use, or -1 if none is affordable.");
 }
 
 }  // namespace bind

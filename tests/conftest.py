@@ -1,4 +1,4 @@
-"""Shared helpers for the SimPool tests (SPEC.md section 1)."""
+"""Shared helpers for the SimPool tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC.md 3.3 and 3.5: the budget controller and the fidelity strategies (igm/budget.py).
+"""Eqs. 8-9 and the Fig. 2 baselines: the budget controller and the strategies (igm/budget.py).
 
 Exact amounts are checked against ``Fraction(repr(x))``, the decimal number a
 float prints as (the controller's documented arithmetic); hand-computed

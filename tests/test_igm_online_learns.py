@@ -4,7 +4,7 @@ A small real problem: the gait dataset of the true HalfCheetah-v5, an offline CQ
 ensemble, then rounds at the highest level (the true dynamics). No evaluated round of the
 default online objective may fall below 0.8 x the offline (round 0) return (measured
 here: 0.89 x at worst on seed 7: no collapse, but no gain either); faithful H2O (no
-conservative term online, SPEC 2.3) collapses within a round to a negative return, which
+conservative term online, H2O eq. 1 alone) collapses within a round to a negative return, which
 shows that the check fails on the code before the fix.
 """
 

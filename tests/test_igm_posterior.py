@@ -1,4 +1,4 @@
-"""The posterior over the best member and IG_k match the info module (SPEC.md 3.2-3.3)."""
+"""The posterior over the best member and IG_k match the info module (eqs. 7-8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MF-HRL-IGM runs end to end on a tiny configuration (SPEC.md 3.4)."""
+"""MF-HRL-IGM runs end to end on a tiny configuration (the paper's algorithm)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_run_spends_within_budget_and_records_every_round(igm_run):
         assert r.map_member == int(np.argmax(r.posterior)) and r.evaluated
         assert r.time_round >= r.time_sim + r.time_learn + r.time_select + r.time_eval - 1e-3
         assert r.metrics and all(math.isfinite(v) for v in r.metrics.values())
-    # igm: cheap untried levels first (IG_k = H for an untried level, SPEC 3.3)
+    # igm: cheap untried levels first (IG_k = H for an untried level)
     assert result.records[1].fidelity == 0
     assert result.records[1].ig[0] == pytest.approx(math.log(3))
     assert result.final_return == result.records[-1].eval_return

@@ -1,6 +1,6 @@
-"""SPEC.md 3.2-3.3 (eqs. 7-9): posterior_update, information_gain, choose_fidelity.
+"""MF-HRL-IGM eqs. 7-9 (docs/algorithm.md): posterior_update, information_gain, choose_fidelity.
 
-Checked against a plain NumPy transcription of the spec written here. The
+Checked against a plain NumPy transcription of the equations written here. The
 posterior is compared in log space to atol 1e-12 (relative to O(1) values;
 the C++ and NumPy log-sum-exps round differently), entropies and information
 gains to rtol 1e-12 / atol 1e-13. choose_fidelity is compared exactly.
@@ -20,7 +20,7 @@ from hypothesis.extra import numpy as hnp
 
 from mfhrl_fast import info
 
-# ------------------------------------------------------- NumPy reference of the spec
+# -------------------------------------------------- NumPy reference of the equations
 
 
 def ref_eta(losses, eta, eta0):
@@ -61,7 +61,7 @@ def ref_entropy(log_p):
 
 
 def ref_information_gain(log_p, histories, eta=1.0, eta0=1.0):
-    """SPEC 3.3: IG_k = H(p) - mean_b H(p (x) b); untried -> H(p)."""
+    """IG_k (eq. 8) = H(p) - mean_b H(p (x) b); untried -> H(p)."""
     h0 = ref_entropy(log_p)
     out = []
     for hist in histories:
@@ -362,6 +362,6 @@ def test_choose_fidelity_bad_input(ig, costs, remaining, c, match):
 
 
 def test_docstrings_cite_the_spec():
-    assert "SPEC.md section 3.2, eq. 7" in info.posterior_update.__doc__
-    assert "SPEC.md section 3.3" in info.information_gain.__doc__
-    assert "SPEC.md section 3.3, eqs. 8 and 9" in info.choose_fidelity.__doc__
+    assert "MF-HRL-IGM eq. 7 (docs/algorithm.md)" in info.posterior_update.__doc__
+    assert "MF-HRL-IGM eq. 8 (docs/algorithm.md)" in info.information_gain.__doc__
+    assert "MF-HRL-IGM eqs. 8 and 9 (docs/algorithm.md)" in info.choose_fidelity.__doc__

@@ -1,4 +1,4 @@
-"""A short ensemble CQL run on a small scripted-gait dataset improves its return (SPEC 2.2, 3.1)."""
+"""A short ensemble CQL run on a small scripted-gait dataset improves its return."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ STEPS, ENVS = 250, 16
 
 def gait_dataset(members: int) -> tuple[ReplayRing, float]:
     """16 episodes of 250 steps of the gait plus N(0, 0.1^2) action noise; bootstrap masks
-    with p = 0.5 (SPEC 3.1). Returns the ring and the behaviour's mean return."""
+    with p = 0.5. Returns the ring and the behaviour's mean return."""
     ring = ReplayRing(capacity=STEPS * ENVS, obs_dim=OBS, act_dim=ACT, num_members=members,
                       mask_prob=0.5, seed=0)
     pool = SimPool(num_envs=ENVS, num_threads=2, seed=0, max_episode_steps=STEPS)

@@ -1,4 +1,4 @@
-"""Discriminators per fidelity (SPEC.md 2.3): separation, fidelity routing, DARC, state."""
+"""Discriminators per fidelity (H2O eq. 7, DARC): separation, fidelity routing, DARC, state."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def copy(batch) -> dict:
 
 def test_separates_double_gravity_from_the_true_dynamics():
     """Held-out accuracy of p(.|s,a,s') > 0.9 after 1500 steps (about 5 s): 128-128 networks
-    and Adam 1e-3 keep it short; the input noise is SPEC 2.3's 0.1."""
+    and Adam 1e-3 keep it short; the input noise is H2O's 0.1."""
     real, sim = random_action_data(FidelitySpec(), 1), random_action_data(
         FidelitySpec(gravity_scale=2.0), 2)
     real_test, sim_test = random_action_data(FidelitySpec(), 3, 100), random_action_data(

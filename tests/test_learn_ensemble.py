@@ -1,4 +1,4 @@
-"""An ensemble of L members computes what L single-member learners compute (issue 4, items 1, 7).
+"""An ensemble of L members computes what L single-member learners compute.
 
 Member l of an ensemble and a one-member learner with the same member seed start
 from bit-identical weights and draw the same noise; their losses and gradients on

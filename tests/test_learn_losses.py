@@ -1,7 +1,7 @@
-"""The loss functions against references written out by hand (SPEC.md 2.1-2.3).
+"""The loss functions against references written out by hand (docs/algorithm.md).
 
 The references use plain torch/math operations on one or two samples, the
-probability form of the SPEC's formulas and torch.distributions for densities.
+probability form of the papers' formulas and torch.distributions for densities.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def test_dynamics_ratio_gap_and_darc_by_hand():
     sas_samples = [t(1.0, -0.5), t(-0.2, 0.9), t(0.0, 0.1)]
     p_sa = softmax_probs(sa.tolist())
 
-    def ratio(sas):  # SPEC 2.3: [p(real|s,a,s')/p(sim|s,a,s')] / [p(real|s,a)/p(sim|s,a)]
+    def ratio(sas):  # H2O eq. 7: [p(real|s,a,s')/p(sim|s,a,s')] / [p(real|s,a)/p(sim|s,a)]
         p_sas = softmax_probs((sas + sa).tolist())
         return (p_sas[0] / p_sas[1]) / (p_sa[0] / p_sa[1])
 

@@ -37,7 +37,7 @@ def test_compile_option_builds_a_compiled_learner():
 
 @pytest.mark.slow
 def test_online_ensemble_sac_reaches_3000_in_100k_steps(tmp_path):
-    """Issue 4's done-when: the mean deterministic return of L = 3 members on the true
+    """The online SAC target: the mean deterministic return of L = 3 members on the true
     HalfCheetah-v5 reaches 3000 within 100k environment steps (about an hour on 2 cores)."""
     _, history = train_online_sac(OnlineSACConfig(steps=100_000, num_members=3),
                                   log_path=tmp_path / "curve.jsonl")

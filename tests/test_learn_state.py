@@ -1,4 +1,4 @@
-"""state_dict round trips resume training bit-identically on the CPU (issue 4, items 4, 7)."""
+"""state_dict round trips resume training bit-identically on the CPU."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""CQL's and H2O's critic losses inside the learners, recomputed by hand (SPEC.md 2.2, 2.3).
+"""CQL's and H2O's critic losses inside the learners, recomputed by hand (docs/algorithm.md).
 
 One member, two transitions: the networks are re-evaluated with plain matrix
 products from the learner's weights, the sampled actions and their densities
-with torch.distributions, the dynamics ratio with the SPEC's probability form.
+with torch.distributions, the dynamics ratio with H2O eq. 7's probability form.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seeding and thread-count invariance of SimPool (SPEC.md section 4; CONVENTIONS 8, 22)."""
+"""Seeding and thread-count invariance of SimPool: one seed, the same results on any threads."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 One pool holds one environment per preset (true dynamics, H2O presets, paper ladder),
 stepped on two threads; environment i is compared with its own Gymnasium env, whose
-model is perturbed the same way and which starts from the same state (SPEC.md section 1).
+model is perturbed the same way and which starts from the same state.
 """
 
 from __future__ import annotations

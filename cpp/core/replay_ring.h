@@ -1,6 +1,6 @@
 // ReplayRing: a fixed-capacity FIFO replay of transitions, struct-of-arrays
 // float32 storage, with a fidelity id and an L-bit bootstrap mask per
-// transition (SPEC.md sections 3.1 and 4). Usable without Python.
+// transition (the offline phase's masks m_l). Usable without Python.
 //
 // Sampling is uniform over the stored transitions, or, per member l, uniform
 // over those whose mask bit l is set, optionally restricted to a set of

@@ -1,5 +1,5 @@
 // Plug-in and Miller-Madow entropies of probability rows and of count rows
-// (SPEC.md section 4, "information module"). Usable without Python.
+// (the engine's information module). Usable without Python.
 //
 // Every function here trusts its inputs (see "Preconditions"); the Python
 // bindings (cpp/bind_info.cc) validate before calling. Large inputs are split

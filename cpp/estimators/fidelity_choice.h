@@ -1,6 +1,6 @@
-// The MF-HRL-IGM fidelity controller's arithmetic (SPEC.md sections 3.2-3.3):
+// The MF-HRL-IGM fidelity controller's arithmetic (paper eqs. 7-9, docs/algorithm.md):
 // the Gibbs posterior update over the L ensemble members (eq. 7), the
-// information gain of each fidelity (section 3.3) and the fidelity choice by
+// information gain IG_k of each fidelity and the fidelity choice by
 // information gain per unit cost with the budget threshold (eqs. 8-9).
 // Usable without Python; inputs are trusted (the bindings validate them).
 // Sizes are tiny (L ~ 5 members, K ~ 4 fidelities, M ~ 8 batches), so
@@ -67,7 +67,7 @@ struct LossHistory {
   int64_t batches = 0;
 };
 
-// SPEC.md section 3.3: for each fidelity k < num_fidelities,
+// The IG_k of eq. 8 (docs/algorithm.md): for each fidelity k < num_fidelities,
 //   IG_k = H(p) - (1 / M_k) sum_b H(p (x) b),
 // where p (x) b = PosteriorUpdate(log_p, losses of b, rule) (auto eta is
 // resolved per batch from that batch's losses) and the mean runs over the

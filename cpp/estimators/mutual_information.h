@@ -1,5 +1,5 @@
 // Plug-in and Miller-Madow mutual information of paired discrete samples
-// (SPEC.md section 4, "information module"). Usable without Python.
+// (the engine's information module). Usable without Python.
 //
 // Labels are non-negative integers (int32 or int64, read in place). The joint
 // histogram is dense when (max_x + 1) * (max_y + 1) is moderate; otherwise the

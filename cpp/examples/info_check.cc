@@ -1,5 +1,5 @@
 // The information module from C++, with no Python: a worked MF-HRL-IGM
-// controller step (SPEC.md 3.2-3.3) and self-checks of the estimators.
+// controller step (paper eqs. 7-9) and self-checks of the estimators.
 //
 //   info_check
 //

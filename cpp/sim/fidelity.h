@@ -1,5 +1,5 @@
 // One simulator fidelity: how a HalfCheetah model is perturbed, and its cost.
-// SPEC.md section 1.
+// See docs/algorithm.md, "The problem".
 #ifndef MFHRL_SIM_FIDELITY_H_
 #define MFHRL_SIM_FIDELITY_H_
 
@@ -27,10 +27,10 @@ struct FidelitySpec {
   void Validate() const;
 };
 
-// The paper's ladder (SPEC 1): gravity x2.0, x1.5, x1.25, x1.0; costs 1, 2, 4, 8.
+// The paper's ladder (ours; the paper does not give its factors): gravity x2.0, x1.5, x1.25, x1.0; costs 1, 2, 4, 8.
 std::vector<FidelitySpec> PaperLadder();
 
-// H2O's three single-simulator settings (SPEC 1): gravity x2, friction x0.3,
+// H2O's three single-simulator settings (from the H2O paper): gravity x2, friction x0.3,
 // action noise std 1.0.
 std::vector<FidelitySpec> H2OPresets();
 

@@ -1,7 +1,7 @@
 // SimPool: many HalfCheetah-v5 environments, of one or several fidelities,
 // stepped together on a persistent thread pool. Usable without Python.
 //
-// Semantics follow Gymnasium's HalfCheetah-v5 (SPEC.md section 1): obs =
+// Semantics follow Gymnasium's HalfCheetah-v5 (docs/algorithm.md, "The problem"): obs =
 // qpos[1:] ++ qvel, reward = forward_reward_weight * x_velocity -
 // ctrl_cost_weight * |ctrl|^2, frame_skip MuJoCo steps per action, truncation
 // at max_episode_steps, reset noise qpos += U(-s, s), qvel += s * N(0, 1).

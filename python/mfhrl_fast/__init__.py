@@ -9,7 +9,7 @@ from ._mujoco_check import check_mujoco_version
 
 check_mujoco_version(mujoco.__version__, _BUILT_MUJOCO)
 
-from . import data, info  # noqa: E402  (offline datasets; entropies, MI: SPEC.md 1, 3.2-3.3)
+from . import data, info  # noqa: E402  (offline datasets; entropies, MI, eqs. 7-9)
 from .fidelity import FidelitySpec, h2o_presets, paper_ladder  # noqa: E402
 from .replay import ReplayRing  # noqa: E402
 from .sim_pool import SimPool, half_cheetah_xml  # noqa: E402

@@ -1,4 +1,4 @@
-"""Simulator fidelities (SPEC.md section 1) and their presets."""
+"""Simulator fidelities (docs/algorithm.md, "The problem") and their presets."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class FidelitySpec:
 def paper_ladder() -> list[FidelitySpec]:
     """The MF-HRL-IGM ladder: gravity x2.0, x1.5, x1.25, x1.0 at costs 1, 2, 4, 8.
 
-    The factors are ours (the paper's were lost, SPEC.md section 1); the last
+    The factors are ours (the paper does not give its own); the last
     level is the true dynamics (paper Assumption 1(i)).
     """
     return [FidelitySpec.from_core(s) for s in _core.paper_ladder()]

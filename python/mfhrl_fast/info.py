@@ -6,14 +6,14 @@ Thin, keyword-only wrappers around :mod:`mfhrl_fast._core.info` (C++, see
 probabilities, counts or labels, zero-sum rows, bad options) with a message
 naming the argument; it never crashes on bad input.
 
-Estimators (SPEC.md section 4):
+Estimators (batched and multithreaded in C++):
 
 - :func:`entropy` / :func:`entropy_counts`: plug-in (and Miller-Madow) entropy
   of rows, like ``scipy.stats.entropy(p, axis=axis, base=base)``;
 - :func:`mutual_information`: plug-in (and Miller-Madow) mutual information of
   paired discrete samples, like ``sklearn.metrics.mutual_info_score``.
 
-The controller of MF-HRL-IGM (SPEC.md sections 3.2-3.3):
+The controller of MF-HRL-IGM (paper eqs. 7-9, docs/algorithm.md):
 
 - :func:`posterior_update`: the Gibbs posterior update over the L members (eq. 7);
 - :func:`information_gain`: IG_k of each fidelity from its remembered batches;
@@ -184,7 +184,7 @@ def posterior_update(
     eta: Eta = 1.0,
     eta0: float = 1.0,
 ) -> tuple[np.ndarray, float]:
-    """One Gibbs posterior update over the L members: SPEC.md section 3.2, eq. 7.
+    """One Gibbs posterior update over the L members: MF-HRL-IGM eq. 7 (docs/algorithm.md).
 
     ``log p_new(l) = log p(l) - eta * L_l(B) - log Z``, with ``log Z`` a stable
     log-sum-exp. Losses are shifted by the smallest loss among members of
@@ -202,8 +202,7 @@ def posterior_update(
             MAD == 0 (more than half of the losses equal): ``eta0 / std(losses)``
             (population std, computed on ``losses / max|losses|`` and scaled
             back so it cannot underflow). Clamped to the largest finite float. This rule
-            and its fallbacks are ours (SPEC.md only asks for a robust spread
-            "e.g. the median absolute deviation").
+            and its fallbacks are ours.
         eta0: Scale of the ``"auto"`` rule (finite, ``> 0``).
 
     Returns:
@@ -221,7 +220,7 @@ def information_gain(
     eta: Eta = 1.0,
     eta0: float = 1.0,
 ) -> np.ndarray:
-    """Information gain of each fidelity: SPEC.md section 3.3 (the IG_k formula).
+    """Information gain of each fidelity: the IG_k of MF-HRL-IGM eq. 8 (docs/algorithm.md).
 
     ``IG_k = H(p) - (1 / M_k) sum_b H(p (x) b)``, where ``H`` is the plug-in
     entropy in nats and ``p (x) b`` the posterior after one more eq. 7 update
@@ -255,7 +254,7 @@ def choose_fidelity(
     *,
     c: float = 1.0,
 ) -> int:
-    """The fidelity of the next round: SPEC.md section 3.3, eqs. 8 and 9.
+    """The fidelity of the next round: MF-HRL-IGM eqs. 8 and 9 (docs/algorithm.md).
 
     Level k is affordable when ``costs[k] <= remaining_budget``. Among affordable
     levels, ``k* = argmax IG_k / cost_k`` (eq. 8; ties go to the lowest index).

@@ -1,4 +1,4 @@
-"""Replay of transitions with fidelity ids and bootstrap masks (SPEC.md sections 3.1, 4).
+"""Replay of transitions with fidelity ids and bootstrap masks (the offline phase's D_l).
 
 The storage and sampling are the C++ ``ReplayRing``; this module gives it a
 keyword API and lets PyTorch CPU tensors (pinned or not) be sampling

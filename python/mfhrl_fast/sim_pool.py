@@ -1,4 +1,4 @@
-"""Python face of the C++ multi-fidelity HalfCheetah pool (SPEC.md sections 1 and 4)."""
+"""Python face of the C++ multi-fidelity HalfCheetah pool (docs/algorithm.md, "The problem")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Offline datasets (SPEC.md section 1, D_off): Minari and D4RL in, HalfCheetah datasets out.
+"""Offline datasets (D_off, docs/algorithm.md): Minari and D4RL in, HalfCheetah datasets out.
 
 - :class:`OfflineDataset`: transitions (observations, actions, rewards, next_observations,
   terminals, timeouts), ``summary()`` (episodes, returns, state mean/std = H2O's sigma_D),

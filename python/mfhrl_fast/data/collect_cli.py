@@ -23,7 +23,7 @@ _TYPES = {"dataset_id": str, "target_return": float}  # the fields whose default
 
 
 def field_docs(cls: type) -> dict[str, str]:
-    """The docstrings under a dataclass's fields (the comments of CONVENTIONS 15)."""
+    """The docstrings under a dataclass's fields (each field's documentation)."""
     body = ast.parse(inspect.getsource(cls)).body[0].body
     return {a.target.id: " ".join(b.value.value.split())
             for a, b in zip(body, body[1:], strict=False)

@@ -1,4 +1,4 @@
-"""The offline dataset type D_off of SPEC.md section 1: transitions, statistics, replay, npz.
+"""The offline dataset D (docs/algorithm.md): transitions, statistics, replay, npz.
 
 Every loader (``from_minari``, ``from_d4rl_hdf5``, ``from_npz``) returns an
 :class:`OfflineDataset`. Its flags follow D4RL's names:
@@ -171,7 +171,7 @@ class OfflineDataset:
 
     def state_stats(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-dimension mean and std (ddof 0) of the observations, float64; the std is
-        H2O's sigma_D (SPEC 2.3)."""
+        H2O's sigma_D."""
         obs = self.observations.astype(np.float64)
         return obs.mean(0), obs.std(0)
 
@@ -211,8 +211,9 @@ class OfflineDataset:
                   capacity: int | None = None, fidelity: int = 0,
                   num_threads: int = 1) -> ReplayRing:
         """A new ``ReplayRing`` holding the dataset, each transition with L = ``num_members``
-        Bernoulli(``mask_prob``) bootstrap bits (SPEC 3.1) from the ring's generator seeded
-        with ``seed``; ``capacity`` defaults to N (give more to add online data later)."""
+        Bernoulli(``mask_prob``) bootstrap bits (the offline phase's masks m_l) from the ring's
+        generator seeded with ``seed``; ``capacity`` defaults to N (give more to add online
+        data later)."""
         ring = ReplayRing(capacity=max(len(self), 1) if capacity is None else capacity,
                           obs_dim=self.obs_dim, act_dim=self.act_dim, num_members=num_members,
                           mask_prob=mask_prob, seed=seed, num_threads=num_threads)

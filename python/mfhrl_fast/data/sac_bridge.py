@@ -77,7 +77,7 @@ class LearnerPolicy:
 
 
 class SACTrainer:
-    """Online ensemble SAC (SPEC 2.1) as a ``PolicyTrainer``, with the schedule of
+    """Online ensemble SAC as a ``PolicyTrainer``, with the schedule of
     ``learners.online.train_online_sac``: uniform random actions for the first
     ``learning_starts`` environment steps, then environment i acts with member i mod L and
     every pool step of n environments is followed by ``updates_per_step * n`` gradient steps

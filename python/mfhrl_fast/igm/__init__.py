@@ -1,11 +1,11 @@
-"""MF-HRL-IGM end to end (SPEC.md section 3): offline CQL ensemble, online H2O rounds under a
+"""MF-HRL-IGM end to end (docs/algorithm.md): offline CQL ensemble, online H2O rounds under a
 budget, fidelity selection by information gain per unit cost, the paper's baselines.
 
 - :func:`run` / :class:`RunConfig` (presets :func:`demo`, :func:`paper`): one run, with
   per-round records, atomic checkpoints and exact ``resume``;
 - :class:`BudgetController` and the strategies ``igm``, ``lowest``, ``highest``,
   ``uniform``, ``random``;
-- :class:`Posterior`: eq. 7 and the information gains of SPEC 3.3;
+- :class:`Posterior`: eq. 7 and the information gains of eq. 8;
 - :mod:`.report`, :mod:`.compare`: the demo report and the paper's Fig. 2.
 """
 

@@ -1,10 +1,10 @@
 """The simulation budget of an MF-HRL-IGM run and the strategies that spend it.
 
 :class:`BudgetController` holds the ledger of charged rounds and can never
-overspend (SPEC.md 3.3: ``Gamma_r = Gamma - costs spent so far``; a level that
+overspend (eq. 9's ``Gamma_r = Gamma - costs spent so far``; a level that
 costs more than ``Gamma_r`` cannot be chosen; the run ends when none can).
 The strategies that spend it are in :mod:`.strategies`. Levels are 0-based here
-(SPEC.md's ``k = 1..K`` is ``fidelity + 1``).
+(the paper's ``k = 1..K`` is ``fidelity + 1``).
 
 Exact arithmetic (ours): a float budget or cost stands for the decimal number
 it prints as (Python's shortest round-trip ``repr``: ``0.1`` is 1/10, not the
@@ -69,7 +69,7 @@ def _costs_array(costs: Sequence[float]) -> np.ndarray:
         raise ValueError(f"costs must be finite and > 0, got {arr.tolist()}")
     if not (np.diff(arr) > 0).all():
         raise ValueError(
-            f"costs must be strictly increasing (lambda_1 < ... < lambda_K, SPEC 3.3), "
+            f"costs must be strictly increasing (lambda_1 < ... < lambda_K), "
             f"got {arr.tolist()}"
         )
     arr.setflags(write=False)
@@ -78,7 +78,7 @@ def _costs_array(costs: Sequence[float]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One charged round (SPEC.md 3.4 step 1)."""
+    """One charged round (step 1 of a round)."""
 
     round: int
     """1-based round number."""
@@ -98,7 +98,7 @@ class LedgerEntry:
 
 
 class BudgetController:
-    """The budget Gamma of a run and the ledger of rounds charged to it (SPEC.md 3.3).
+    """The budget Gamma of a run and the ledger of rounds charged to it.
 
     A level is affordable when its cost does not exceed ``remaining``; charging
     an unaffordable level raises, so the exact total spent never exceeds the
@@ -178,7 +178,7 @@ class BudgetController:
         return self._costs <= self._remaining
 
     def can_continue(self) -> bool:
-        """Whether any level is affordable (else the run ends, SPEC.md 3.3)."""
+        """Whether any level is affordable (else the run ends)."""
         return bool(self._costs[0] <= self._remaining)
 
     def fits(self, fidelity: int, share: Fraction | int = 1) -> bool:

@@ -1,4 +1,4 @@
-"""Strategies against each other over budgets and seeds: the paper's Fig. 2 (SPEC.md 3.5).
+"""Strategies against each other over budgets and seeds: the paper's Fig. 2.
 
 :func:`compare` runs one experiment per (strategy, budget, seed) with
 :func:`~.parallel.parallel_map` (serial, a local process pool, or Ray tasks). D_off is

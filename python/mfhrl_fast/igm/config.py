@@ -1,11 +1,11 @@
-"""Configuration of an MF-HRL-IGM run (SPEC.md section 3), presets and file overrides.
+"""Configuration of an MF-HRL-IGM run (docs/algorithm.md), presets and file overrides.
 
 One dataclass per component; :class:`RunConfig` bundles them. Every default says
-where it comes from: "SPEC" for the numbers SPEC.md fixes (the papers' where the
-papers give them), "ours" where the papers leave the number open.
+where it comes from: the paper or code that fixes it (an MF-HRL-IGM equation, H2O, CQL,
+CORL), or "ours" where the papers leave the number open (docs/algorithm.md lists both).
 
 Presets: :func:`demo` (the small job ``mfhrl-fast demo`` runs in minutes on a
-2-core CPU) and :func:`paper` (SPEC's sizes). Overrides come from TOML or YAML
+2-core CPU) and :func:`paper` (the full sizes). Overrides come from TOML or YAML
 files shaped like :meth:`RunConfig.to_dict`, e.g.::
 
     strategy = "uniform"
@@ -35,7 +35,7 @@ DATASET_SOURCES = ("gait", "minari", "d4rl", "npz")
 
 @dataclass(frozen=True)
 class DatasetConfig:
-    """The offline dataset D_off (SPEC 1)."""
+    """The offline dataset D_off (docs/algorithm.md, "The problem")."""
 
     source: str = "gait"
     """'gait': collect (or reuse the cached) noisy scripted-gait dataset of the true
@@ -63,18 +63,18 @@ class DatasetConfig:
 
 @dataclass(frozen=True)
 class OfflineConfig:
-    """The offline phase: L bootstrapped CQL members as one ensemble (SPEC 3.1)."""
+    """The offline phase: L bootstrapped CQL members as one ensemble (docs/algorithm.md)."""
 
     num_members: int = 5
-    """L (SPEC 3.1, ours)."""
+    """L (ours)."""
     mask_prob: float = 0.5
-    """Bernoulli p of the bootstrap masks (SPEC 3.1, ours)."""
+    """Bernoulli p of the bootstrap masks (ours)."""
     gradient_steps: int = 100_000
     """CQL ensemble steps (ours; CORL trains 1M)."""
     batch_size: int = 256
     """Transitions per member per step (CORL)."""
     cql: CQLConfig = field(default_factory=CQLConfig)
-    """CQL(H) hyper-parameters (SPEC 2.2, CORL)."""
+    """CQL(H) hyper-parameters (Kumar et al. 2020; CORL's HalfCheetah values)."""
 
     def __post_init__(self) -> None:
         if self.num_members < 1 or self.gradient_steps < 0 or self.batch_size < 1:
@@ -85,20 +85,21 @@ class OfflineConfig:
 
 
 ONLINE_OBJECTIVE = {"cql_weight": 5.0, "cql_states": "all", "cql_n_actions": 4}
-"""Our online objective over H2O's (SPEC 3.4): CQL(H)'s sampled-action term with weight 5
-on every state of the batch, real and simulated, 4 actions per source. Chosen by the
-ablation in the README: faithful H2O (``cql_weight = 0``, the ``h2o`` variant) collapses
-the offline policy within a round; the term on the real states only still drifts down."""
+"""Our online objective over H2O's (docs/algorithm.md, "Our online objective"): CQL(H)'s
+sampled-action term with weight 5 on every state of the batch, real and simulated, 4 actions
+per source. Chosen by the ablation in the README: faithful H2O (``cql_weight = 0``, the
+``h2o`` variant) collapses the offline policy within a round; the term on the real states
+only still drifts down."""
 
 
 def online_h2o(**changes: Any) -> H2OConfig:
-    """The online phase's :class:`H2OConfig`: H2O (SPEC 2.3) plus :data:`ONLINE_OBJECTIVE`."""
+    """The online phase's :class:`H2OConfig`: H2O (eq. 1) plus :data:`ONLINE_OBJECTIVE`."""
     return H2OConfig(**(ONLINE_OBJECTIVE | changes))
 
 
 @dataclass(frozen=True)
 class OnlineConfig:
-    """The online rounds (SPEC 3.2-3.4)."""
+    """The online rounds (the paper's algorithm, with eqs. 7-9)."""
 
     episodes_per_round: int = 10
     """n_e episodes collected per round, all in one pool (ours)."""
@@ -107,9 +108,9 @@ class OnlineConfig:
     gradient_steps: int = 1000
     """G: H2O ensemble steps per round (ours)."""
     real_batch: int = 128
-    """Real transitions per member per H2O step (SPEC 2.3)."""
+    """Real transitions per member per H2O step (H2O's)."""
     sim_batch: int = 128
-    """Simulated transitions per member per H2O step (SPEC 2.3)."""
+    """Simulated transitions per member per H2O step (H2O's)."""
     disc_steps: int = 1000
     """Discriminator steps of the round's fidelity per round: one per H2O step, as H2O's
     code trains them (ours; with 1/8 of that the discriminators still trust gravity x2
@@ -117,18 +118,19 @@ class OnlineConfig:
     disc_batch: int = 256
     """Real and simulated transitions per discriminator step (ours)."""
     history: int = 8
-    """M: batches remembered per fidelity in H_k (SPEC 3.3, ours)."""
+    """M: batches remembered per fidelity in H_k (eq. 8; M is ours)."""
     score_transitions: int = 256
     """Transitions of a round's batch kept in H_k and scored by eq. 7's L_l(B) (a uniform
     subsample, so re-scoring H_k stays cheap; ours)."""
     real_score_transitions: int = 256
     """Real transitions (one fixed draw) in every L_l(B) (eq. 1's D terms; ours)."""
     eta: float | str = "auto"
-    """eq. 7's learning rate: a number, or 'auto' = eta0 / MAD of the losses (SPEC 3.2)."""
+    """eq. 7's learning rate: a number, or 'auto' = eta0 / MAD of the losses (the MAD rule is
+    ours)."""
     eta0: float = 1.0
     """Scale of the 'auto' rule (ours)."""
     c: float = 1.0
-    """eq. 9's threshold constant (SPEC 3.3)."""
+    """c, the constant of eq. 9's threshold c / sqrt(Gamma_r)."""
     eval_every: int = 1
     """E: rounds between evaluations of the MAP member (ours); the last round is always."""
     eval_episodes: int = 5
@@ -140,9 +142,9 @@ class OnlineConfig:
     log_ig_every_round: bool = True
     """Compute IG_k for the record even when the strategy does not use it (ours)."""
     h2o: H2OConfig = field(default_factory=lambda: online_h2o())
-    """H2O hyper-parameters (SPEC 2.3) with our conservative term (:func:`online_h2o`)."""
+    """H2O hyper-parameters (H2O's) with our conservative term (:func:`online_h2o`)."""
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
-    """D_sa / D_sas of every fidelity (SPEC 2.3)."""
+    """D_sa / D_sas of every fidelity (H2O's)."""
 
     def __post_init__(self) -> None:
         positive = ("episodes_per_round", "episode_steps", "real_batch", "sim_batch",
@@ -166,13 +168,14 @@ class RunConfig:
     """One MF-HRL-IGM run: a strategy at a budget and seed, and everything it needs."""
 
     strategy: str = "igm"
-    """'igm' (SPEC 3.2-3.3) or a baseline: 'lowest', 'highest', 'uniform', 'random' (SPEC 3.5)."""
+    """'igm' (eqs. 7-9) or a baseline: 'lowest', 'highest', 'uniform' (the paper's Fig. 2) or
+    'random' (ours)."""
     budget: float = 64.0
     """Gamma, the total cost of all rounds (ours)."""
     seed: int = 0
     """Seeds the offline phase, the learners, the pools, masks, Thompson draws and 'random'."""
     fidelities: tuple[FidelitySpec, ...] = field(default_factory=lambda: tuple(paper_ladder()))
-    """The simulators, lowest fidelity first, with their costs (SPEC 1's ladder)."""
+    """The simulators, lowest fidelity first, with their costs (:func:`paper_ladder`)."""
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     offline: OfflineConfig = field(default_factory=OfflineConfig)
     online: OnlineConfig = field(default_factory=OnlineConfig)
@@ -237,8 +240,8 @@ def demo() -> RunConfig:
 
 
 def paper() -> RunConfig:
-    """SPEC's sizes: L = 5 members of 256-256 networks, 10 episodes of 1000 steps per
-    round, 1000 H2O steps per round, budget 64 (the round sizes and budget are ours)."""
+    """The full sizes: L = 5 members of 256-256 networks (H2O's), 10 episodes of 1000 steps
+    per round, 1000 H2O steps per round, budget 64 (L, the round sizes and budget are ours)."""
     return RunConfig()
 
 

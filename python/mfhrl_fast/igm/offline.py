@@ -1,4 +1,4 @@
-"""The offline phase (SPEC.md 3.1): the dataset D_off and L bootstrapped CQL members.
+"""The offline phase (docs/algorithm.md): the dataset D_off and L bootstrapped CQL members.
 
 :func:`load_dataset` obtains D_off from the run's :class:`~.config.DatasetConfig`; the
 default 'gait' source collects a small mixed-quality dataset of the true dynamics once
@@ -77,7 +77,7 @@ def load_dataset(config: DatasetConfig, *, progress: bool = False) -> OfflineDat
 
 
 def offline_ring(dataset: OfflineDataset, config: RunConfig, num_threads: int = 1) -> ReplayRing:
-    """D_off in a ring with the L bootstrap masks m_l ~ Bernoulli(p)^N (SPEC 3.1), drawn
+    """D_off in a ring with the L bootstrap masks m_l ~ Bernoulli(p)^N, drawn
     from the run's seed (the same masks in the offline and the online phase)."""
     o = config.offline
     return dataset.to_replay(num_members=o.num_members, mask_prob=o.mask_prob,
@@ -87,7 +87,7 @@ def offline_ring(dataset: OfflineDataset, config: RunConfig, num_threads: int = 
 def train_offline(config: RunConfig, dataset: OfflineDataset, *,
                   callback: Callable[[int, dict[str, float]], None] | None = None,
                   every: int = 100) -> EnsembleCQL:
-    """(pi_l, Q_l) by CQL on D_l for every member l, as one ensemble (SPEC 3.1).
+    """(pi_l, Q_l) by CQL on D_l for every member l, as one ensemble.
 
     Observations are standardised with D_off's statistics. ``callback(step, metrics)``
     runs every ``every`` steps and after the last.

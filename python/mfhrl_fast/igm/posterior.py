@@ -1,4 +1,4 @@
-"""The posterior over the best member and the batches H_k it is tested on (SPEC.md 3.2-3.3).
+"""The posterior over the best member and the batches H_k it is tested on (eqs. 7-8).
 
 :class:`Posterior` keeps log p_r(U) in log space, applies eq. 7 through
 :func:`mfhrl_fast.info.posterior_update` and computes each level's information gain
@@ -22,8 +22,8 @@ Scorer = Callable[[Batch], np.ndarray]
 
 
 class Posterior:
-    """p_r over L members (uniform p_0, SPEC 3.2) and H_k, the last ``history`` batches of
-    each of ``num_levels`` levels (SPEC 3.3)."""
+    """p_r over L members (uniform p_0, eq. 7) and H_k, the last ``history`` batches of
+    each of ``num_levels`` levels (eq. 8)."""
 
     def __init__(self, num_members: int, num_levels: int, *, history: int = 8,
                  eta: float | str = "auto", eta0: float = 1.0) -> None:
@@ -41,7 +41,7 @@ class Posterior:
         return p / p.sum()
 
     def entropy(self) -> float:
-        """H(p_r) in nats (plug-in, SPEC 3.3)."""
+        """H(p_r) in nats (plug-in, as in eq. 8)."""
         return float(info.entropy(self.probs))
 
     def map_member(self) -> int:
@@ -49,7 +49,7 @@ class Posterior:
         return int(np.argmax(self.log_p))
 
     def thompson(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """n members drawn i.i.d. from p_r (SPEC 3.4 step 2: one per episode)."""
+        """n members drawn i.i.d. from p_r (step 2 of a round: one per episode)."""
         return rng.choice(self.num_members, size=n, p=self.probs).astype(np.int64)
 
     def update(self, losses: np.ndarray) -> float:
@@ -62,7 +62,7 @@ class Posterior:
         self.batches[level].append({k: np.array(v, copy=True) for k, v in batch.items()})
 
     def information_gain(self, score: Scorer) -> np.ndarray:
-        """IG_k of every level (SPEC 3.3): H(p) minus the mean entropy after one more eq. 7
+        """IG_k of every level (eq. 8): H(p) minus the mean entropy after one more eq. 7
         update with each batch of H_k re-scored by ``score``; H(p) for an untried level."""
         histories = [np.stack([score(b) for b in level]) if level else None
                      for level in self.batches]

@@ -1,8 +1,8 @@
 """What a run records: one :class:`RoundRecord` per round and a :class:`RunResult` per run.
 
 Round 0 is the state after the offline phase (no simulator used, cost 0): its
-evaluation is the "CQL offline only" reference (SPEC.md 3.5). Fidelities are
-0-based here (SPEC.md's k = 1..K is ``fidelity + 1``).
+evaluation is the "CQL offline only" reference of the paper's Fig. 2. Fidelities are
+0-based here (the paper's k = 1..K is ``fidelity + 1``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 @dataclass
 class RoundRecord:
-    """One round of SPEC.md 3.4 (or round 0: the offline phase)."""
+    """One round of the paper's algorithm (or round 0: the offline phase)."""
 
     round: int
     """1, 2, ...; 0 for the offline phase."""

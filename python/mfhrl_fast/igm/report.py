@@ -1,4 +1,4 @@
-"""Figures and tables of finished runs: the demo report and the paper's Fig. 2 (SPEC.md 3.5).
+"""Figures and tables of finished runs: the demo report and the paper's Fig. 2.
 
 :func:`write_report` turns the :class:`~mfhrl_fast.igm.records.RunResult` of several
 strategies (and seeds) into a folder of PNG figures, a markdown / CSV summary and the raw

@@ -1,4 +1,4 @@
-"""MF-HRL-IGM end to end: the online rounds of SPEC.md 3.4 under a budget.
+"""MF-HRL-IGM end to end: the online rounds of the paper's algorithm under a budget.
 
 :func:`run` takes a :class:`~.config.RunConfig` and returns a :class:`~.records.RunResult`:
 it obtains D_off, trains (or reuses) the offline CQL ensemble, then plays rounds until the
@@ -214,7 +214,8 @@ class Experiment:
             metrics=calibration)
 
     def play_round(self) -> RoundRecord | None:
-        """One round of SPEC 3.4, or None when the strategy stops or nothing is affordable."""
+        """One round (docs/algorithm.md, "A round"), or None when the strategy stops or nothing
+        is affordable."""
         c, n = self.config, self.config.online
         r = self.budget.round + 1
         t_start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The strategies that choose each round's level (SPEC.md 3.3 and 3.5).
+"""The strategies that choose each round's level (MF-HRL-IGM eqs. 8-9 and the paper's Fig. 2).
 
 ``"igm"`` (eqs. 8-9), the paper's Fig. 2 baselines ``"lowest"``, ``"highest"`` and
 ``"uniform"``, and our ``"random"``. Each reads only the :class:`~.budget.BudgetController`'s
@@ -32,7 +32,7 @@ __all__ = [
 
 
 class Strategy(ABC):
-    """How the level of the next round is chosen (SPEC.md 3.3 and 3.5).
+    """How the level of the next round is chosen (eqs. 8-9 or a baseline of Fig. 2).
 
     ``choose`` returns the 0-based level to charge, always affordable, or -1 to
     end the run. It reads the ledger only (and ``ig``, ``rng`` when it uses
@@ -42,7 +42,7 @@ class Strategy(ABC):
     name: ClassVar[str]
     """The strategy's name in :data:`STRATEGIES`."""
     needs_ig: ClassVar[bool] = False
-    """Whether ``choose`` needs the information gains IG_k (SPEC.md 3.3)."""
+    """Whether ``choose`` needs the information gains IG_k (eq. 8)."""
 
     @abstractmethod
     def choose(
@@ -57,7 +57,7 @@ def _if_affordable(budget: BudgetController, k: int) -> int:
 
 @dataclass(frozen=True)
 class IGMStrategy(Strategy):
-    """MF-HRL-IGM (SPEC.md 3.3, eqs. 8-9): the best information gain per unit cost.
+    """MF-HRL-IGM (eqs. 8-9): the best information gain per unit cost.
 
     Delegates to :func:`mfhrl_fast.info.choose_fidelity`: ``k* = argmax IG_k /
     lambda_k`` over affordable levels; ``k*`` if its ratio reaches ``beta_r = c /
@@ -80,7 +80,7 @@ class IGMStrategy(Strategy):
 
 @dataclass(frozen=True)
 class LowestStrategy(Strategy):
-    """Paper Fig. 2 baseline (SPEC.md 3.5): always the lowest level, while affordable."""
+    """Paper Fig. 2 baseline: always the lowest level, while affordable."""
 
     name: ClassVar[str] = "lowest"
 
@@ -92,7 +92,7 @@ class LowestStrategy(Strategy):
 
 @dataclass(frozen=True)
 class HighestStrategy(Strategy):
-    """Paper Fig. 2 baseline (SPEC.md 3.5): always the highest level, while affordable.
+    """Paper Fig. 2 baseline: always the highest level, while affordable.
 
     The run ends as soon as the top level is unaffordable, so a remainder
     smaller than its cost stays unspent even when lower levels could use it.
@@ -108,7 +108,7 @@ class HighestStrategy(Strategy):
 
 @dataclass(frozen=True)
 class UniformStrategy(Strategy):
-    """Paper Fig. 2 baseline (SPEC.md 3.5): Gamma / K per level, levels in increasing order.
+    """Paper Fig. 2 baseline: Gamma / K per level, levels in increasing order.
 
     Level k's cumulative allocation is ``(k + 1) * Gamma / K`` (exact). Starting
     from the highest level used so far (never going back down), stay on a level
@@ -134,7 +134,7 @@ class UniformStrategy(Strategy):
 
 @dataclass(frozen=True)
 class RandomStrategy(Strategy):
-    """Ours (SPEC.md 3.5 "random level"): a uniformly random affordable level.
+    """Ours (not in the paper's Fig. 2): a uniformly random affordable level.
 
     Drawn with the ``rng`` passed to :meth:`choose`; -1 when no level is affordable.
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 _H2O = {"cql_weight": 0.0, "cql_states": "real", "lr_warmup_steps": 0}
-"""No extra term: H2O's objective as SPEC 2.3 gives it."""
+"""No extra term: H2O's objective as the paper gives it (MF-HRL-IGM eq. 1, H2O eqs. 6-8)."""
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "ours": {},
@@ -25,12 +25,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-n10": {"online": {"h2o": {"cql_n_actions": 10}}},
     "ours-actor-lr3e-5": {"online": {"h2o": {"actor_lr": 3e-5}}},
     "ours-avg": {"online": {"h2o": {"policy_averaging": 0.005}}},
+    "ours-tau02": {"online": {"h2o": {"tau": 0.02}}},
+    "ours-tau05": {"online": {"h2o": {"tau": 0.05}}},
 }
 """'ours' is the default (H2O plus CQL(H)'s sampled-action term, weight 5, on every state
-of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (SPEC 2.3).
+of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (eq. 1 alone).
 The others change one thing: a learning-rate warm-up of faithful H2O, the conservative
 term on the real states only, 25 discriminator steps per round (the demo's earlier
 value), conservative weight 2, simulated rows of the term weighted by the dynamics ratio
 w, H2O's beta 1 instead of 0.01, 10 sampled actions per source instead of 4, the actor's
 Adam step 3e-5 (CORL's CQL actor rate) instead of SAC's 3e-4, and the MAP member evaluated
-(deployed) with its Polyak-averaged actor (rate 0.005: ~200 steps, one demo round)."""
+(deployed) with its Polyak-averaged actor (rate 0.005: ~200 steps, one demo round), and
+the critics' target networks updated at rate 0.02 or 0.05 instead of 0.005 (after N
+steps a Polyak target has gone through about N * tau Bellman backups, so the rate sets
+how far ahead the critic can see after a few thousand steps)."""

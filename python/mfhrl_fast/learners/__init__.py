@@ -1,10 +1,10 @@
-"""Ensemble SAC / CQL / H2O learners in PyTorch (SPEC.md sections 2 and 3.1).
+"""Ensemble SAC / CQL / H2O learners in PyTorch (docs/algorithm.md, "Building blocks").
 
 - :class:`EnsembleSAC`, :class:`EnsembleCQL`, :class:`EnsembleH2O`: L members
   as one batched network, one optimizer step for all, ``train_step(batch)``,
   ``member_losses``, ``act``, ``state_dict`` / ``load_state_dict``, ``select_members``.
 - :class:`FidelityDiscriminators`: D_sa / D_sas per fidelity for H2O and DARC.
-- :mod:`.losses`: one function per equation of SPEC 2.
+- :mod:`.losses`: one function per equation of docs/algorithm.md's "Building blocks".
 - :mod:`.online`: batched online SAC through ``SimPool``, evaluation, data collection.
 """
 

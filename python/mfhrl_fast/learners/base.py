@@ -1,4 +1,4 @@
-"""The vectorised ensemble actor-critic that SAC, CQL and H2O share (SPEC.md 2.1, 3.1).
+"""The vectorised ensemble actor-critic that SAC, CQL and H2O share (docs/algorithm.md).
 
 One ``EnsembleLearner`` holds L members: an ensemble tanh-Gaussian actor, 2L
 critic heads (twins folded into the member batch), their Polyak targets and a
@@ -179,7 +179,7 @@ class EnsembleLearner(LearnerStateMixin):
                             act_dim=self.act_dim, device=self.device, name=name)
 
     def _compute_losses(self, data: dict[str, torch.Tensor], noise: dict[str, torch.Tensor]):
-        """SPEC 2.1's actor, temperature and Bellman target, plus the subclass's critic loss.
+        """SAC's actor, temperature and Bellman target, plus the subclass's critic loss.
 
         Returns (total loss to back-propagate, per-member critic loss (L,), metrics).
         """
@@ -269,7 +269,7 @@ class EnsembleLearner(LearnerStateMixin):
     def member_losses(self, *batches: Any) -> np.ndarray:
         """Each member's critic loss on the batch(es), per transition, no gradient: (L,).
 
-        A batch without the member dimension is scored by every member (SPEC 3.2's
+        A batch without the member dimension is scored by every member (eq. 7's
         L_l(B)); the random draws come from the members' scoring streams, so training
         is unaffected.
         """

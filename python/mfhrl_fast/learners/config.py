@@ -1,6 +1,6 @@
-"""Configuration dataclasses of the learners (SPEC.md section 2).
+"""Configuration dataclasses of the learners (docs/algorithm.md, "Building blocks").
 
-Every default says where it comes from: "SPEC 2.x" for the numbers the
+Every default says where it comes from: "SAC", "CQL" or "H2O" for the numbers the
 specification fixes (the papers' where the papers give them), "CORL" for
 CORL's CQL HalfCheetah configuration, "H2O" for the H2O authors' code and
 "ours" where the papers leave the number open.
@@ -41,28 +41,29 @@ def _check(config: object, *, positive: tuple[str, ...] = (), unit: tuple[str, .
 
 @dataclass(frozen=True)
 class SACConfig:
-    """Soft actor-critic shared by every learner (SPEC 2.1)."""
+    """Soft actor-critic shared by every learner (SAC's)."""
 
     hidden_sizes: tuple[int, ...] = (256, 256)
-    """Hidden layers of actor and critics (SPEC 2.3, H2O's 256-256; CORL's CQL critic has 3)."""
+    """Hidden layers of actor and critics (H2O's 256-256; CORL's CQL critic has 3)."""
     actor_lr: float = 3e-4
-    """Adam step of the actor (SPEC 2.1)."""
+    """Adam step of the actor (SAC's)."""
     critic_lr: float = 3e-4
-    """Adam step of the twin critics (SPEC 2.1)."""
+    """Adam step of the twin critics (SAC's)."""
     alpha_lr: float | None = None
     """Adam step of log alpha; None uses ``actor_lr`` (as CORL and H2O do)."""
     gamma: float = 0.99
-    """Discount (SPEC 2.1)."""
+    """Discount (SAC's)."""
     tau: float = 5e-3
-    """Polyak rate of the target critics (SPEC 2.1)."""
+    """Polyak rate of the target critics (SAC's)."""
     target_entropy: float | None = None
-    """Entropy target of the temperature; None is -|A| (SPEC 2.1)."""
+    """Entropy target of the temperature; None is -|A| (SAC's)."""
     alpha_init: float = 1.0
     """Initial temperature (log alpha = 0, as CORL and H2O)."""
     auto_alpha: bool = True
-    """Tune the temperature automatically (SPEC 2.1); False keeps ``alpha_init``."""
+    """Tune the temperature automatically (SAC's); False keeps ``alpha_init``."""
     backup_entropy: bool = False
-    """Subtract alpha log pi(a'|s') in the Bellman target; SPEC 2.1 has no entropy term."""
+    """Subtract alpha log pi(a'|s') in the Bellman target (off by default, as in
+    docs/algorithm.md)."""
     log_std_min: float = -20.0
     """Lower clamp of the actor's log std (CORL)."""
     log_std_max: float = 2.0
@@ -91,16 +92,17 @@ class SACConfig:
 
 @dataclass(frozen=True)
 class CQLConfig(SACConfig):
-    """CQL(H) with importance-sampled actions (SPEC 2.2); defaults of CORL's HalfCheetah run."""
+    """CQL(H) with importance-sampled actions (Kumar et al. 2020); defaults of CORL's
+    HalfCheetah run."""
 
     actor_lr: float = 3e-5
-    """CORL's policy_lr for CQL on HalfCheetah (SPEC 2.1's 3e-4 is for online SAC)."""
+    """CORL's policy_lr for CQL on HalfCheetah (SAC's 3e-4 is for online SAC)."""
     critic_lr: float = 3e-4
     """CORL's qf_lr."""
     alpha_cql: float = 10.0
-    """Weight of the conservative term (SPEC 2.2, CORL HalfCheetah)."""
+    """Weight of the conservative term (CORL HalfCheetah)."""
     n_actions: int = 10
-    """Sampled actions per source: n uniform, n from pi(.|s), n from pi(.|s') (SPEC 2.2)."""
+    """Sampled actions per source: n uniform, n from pi(.|s), n from pi(.|s') (CQL(H))."""
     lagrange: bool = False
     """Tune the conservative weight by dual descent on ``target_action_gap`` (CQL's variant)."""
     target_action_gap: float = -1.0
@@ -118,28 +120,28 @@ class CQLConfig(SACConfig):
 
 @dataclass(frozen=True)
 class H2OConfig(SACConfig):
-    """H2O's dynamics-aware policy evaluation (SPEC 2.3, MF-HRL-IGM eq. 1)."""
+    """H2O's dynamics-aware policy evaluation (MF-HRL-IGM eq. 1, H2O eqs. 6-8)."""
 
     beta: float = 0.01
-    """Weight of the adaptive value regularisation (SPEC 2.3)."""
+    """Weight of the adaptive value regularisation (H2O's)."""
     n_next_samples: int = 10
-    """Samples s' ~ N(s'_sim, diag sigma_D^2) per transition for the gap u (SPEC 2.3)."""
+    """Samples s' ~ N(s'_sim, diag sigma_D^2) per transition for the gap u (H2O's)."""
     s_prime_std_ratio: float = 1.0
     """Multiplier of sigma_D in those samples (H2O)."""
     ratio_clip: tuple[float, float] = (1e-5, 1.0)
-    """Clip of the dynamics ratio w (SPEC 2.3)."""
+    """Clip of the dynamics ratio w (H2O's)."""
     gap_clip: tuple[float, float] = (1e-45, 10.0)
-    """Clip of the gap u (SPEC 2.3)."""
+    """Clip of the gap u (H2O's)."""
     cql_weight: float = 0.0
-    """Weight of CQL(H)'s sampled-action term (SPEC 2.2) on the real states, kept in the
-    online loss (ours; 0 is faithful H2O, SPEC 2.3)."""
+    """Weight of CQL(H)'s sampled-action term on the real states, kept in the
+    online loss (ours; 0 is faithful H2O)."""
     cql_states: str = "real"
     """States of that term: 'real' (the real batch, as offline CQL), 'all' (real and
     simulated, each with its own action as the data action) or 'all-w' (as 'all', each
     simulated row weighted by its dynamics ratio w, so that transitions the discriminators
     distrust are neither backed up nor pushed up); ours."""
     cql_n_actions: int = 10
-    """Sampled actions per source of that term (SPEC 2.2's n)."""
+    """Sampled actions per source of that term (CQL(H)'s n)."""
     lr_warmup_steps: int = 0
     """Linear warm-up of the actor's and critics' Adam steps over the first updates (ours;
     0 starts at the full rate)."""
@@ -161,16 +163,16 @@ class H2OConfig(SACConfig):
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
-    """The D_sa / D_sas pair of one fidelity (SPEC 2.3)."""
+    """The D_sa / D_sas pair of one fidelity (H2O's)."""
 
     hidden_sizes: tuple[int, ...] = (256, 256)
-    """Hidden layers (SPEC 2.3)."""
+    """Hidden layers (H2O's)."""
     lr: float = 3e-4
     """Adam step (H2O's d_sa_lr and d_sas_lr)."""
     noise_std: float = 0.1
-    """Std of the Gaussian noise on every input during training (SPEC 2.3)."""
+    """Std of the Gaussian noise on every input during training (H2O's)."""
     logit_bound: float = 2.0
-    """Logits are ``logit_bound * tanh(.)`` (SPEC 2.3)."""
+    """Logits are ``logit_bound * tanh(.)`` (H2O's)."""
     normalize_inputs: bool = True
     """Standardise s and s' with the real states' mean and std before the networks (ours;
     H2O feeds raw states, which trains much slower on HalfCheetah's mixed scales)."""
@@ -191,7 +193,7 @@ class OnlineSACConfig:
     num_envs: int = 8
     """Environments stepped per pool call; environment i is run by member i mod L."""
     num_members: int = 5
-    """Ensemble size L (SPEC 3.1's default)."""
+    """Ensemble size L (ours)."""
     mask_prob: float = 1.0
     """Bernoulli p of the replay's member masks; 1.0 lets every member learn from all data."""
     learning_starts: int = 5_000

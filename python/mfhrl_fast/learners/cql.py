@@ -1,4 +1,4 @@
-"""Ensemble CQL (SPEC.md 2.2), the offline phase of MF-HRL-IGM (SPEC 3.1)."""
+"""Ensemble CQL(H) (Kumar et al. 2020), the offline phase of MF-HRL-IGM (docs/algorithm.md)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class EnsembleCQL(EnsembleLearner):
     Each member's critic minimises :func:`~.losses.cql_critic_loss` over its own
     bootstrap row of ``ReplayRing.sample_members``; with ``config.lagrange`` the
     conservative weight alpha_cql * alpha' is tuned per member by
-    :func:`~.losses.cql_lagrange_loss`. Actor and temperature: SPEC 2.1.
+    :func:`~.losses.cql_lagrange_loss`. Actor and temperature: SAC's.
     """
 
     config_class = CQLConfig
@@ -69,7 +69,7 @@ class EnsembleCQL(EnsembleLearner):
 def sampled_action_q(learner: EnsembleLearner, obs: torch.Tensor, action: torch.Tensor,
                      policy: dict[str, torch.Tensor], z: torch.Tensor
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """CQL(H)'s critic evaluations (SPEC 2.2): Q at the data action and at n uniform, n
+    """CQL(H)'s critic evaluations: Q at the data action and at n uniform, n
     pi(.|s) and n pi(.|s') actions, with the sampled actions' log densities log mu.
 
     ``obs``/``action`` (L, N, .); ``policy`` the detached pre-tanh Gaussians at these states

@@ -1,4 +1,4 @@
-"""Dynamics discriminators, one D_sa / D_sas pair per fidelity (SPEC.md 2.3).
+"""Dynamics discriminators, one D_sa / D_sas pair per fidelity (H2O eq. 7, DARC).
 
 Class 0 is "real" (the offline data of the true dynamics M), class 1 "sim"
 (fidelity k). H2O turns the pair into the dynamics ratio w and the gap u of
@@ -68,7 +68,7 @@ class FidelityDiscriminators:
         self.num_updates = dict.fromkeys(ids, 0)
 
     def set_real_states(self, real_obs: Any) -> None:
-        """From the real dataset's states: sigma_D, their per-dimension std (SPEC 2.3), and
+        """From the real dataset's states: sigma_D, their per-dimension std (H2O's), and
         the mean and std that standardise the networks' state inputs (``normalize_inputs``)."""
         obs = to_tensor(real_obs, "real_obs", self.device).reshape(-1, self.obs_dim)
         if obs.shape[0] < 2 or not torch.isfinite(obs).all():
@@ -172,7 +172,7 @@ class FidelityDiscriminators:
 
     @torch.no_grad()
     def log_ratio(self, obs: Any, action: Any, next_obs: Any, fidelity: Any = None) -> torch.Tensor:
-        """log P_M/P_Mk (s'|s, a) of each transition (SPEC 2.3 / H2O eq. 7), shape (N,),
+        """log P_M/P_Mk (s'|s, a) of each transition (H2O eq. 7), shape (N,),
         from the pair of the transition's fidelity (an int, N ids, or None with one pair)."""
         rows = self._transitions({"obs": obs, "action": action, "next_obs": next_obs}, "batch")
         out = torch.empty(rows[0].shape[0], device=self.device)
@@ -202,7 +202,7 @@ class FidelityDiscriminators:
                       noise: torch.Tensor, fidelity: Any, *, ratio_clip: tuple[float, float],
                       gap_clip: tuple[float, float], std_ratio: float = 1.0,
                       ) -> tuple[torch.Tensor, torch.Tensor]:
-        """H2O's w(s,a,s') and u(s,a) of simulated transitions (SPEC 2.3).
+        """H2O's w(s,a,s') and u(s,a) of simulated transitions (H2O eq. 7's ratio and the gap).
 
         ``obs``/``action``/``next_obs`` shaped (..., d) on the device; ``noise`` (..., n, obs_dim)
         standard normal, giving the n samples s'_j = s' + std_ratio * sigma_D * noise_j.

@@ -1,4 +1,4 @@
-"""Ensemble H2O (SPEC.md 2.3, MF-HRL-IGM eq. 1), the online phase of MF-HRL-IGM."""
+"""Ensemble H2O (MF-HRL-IGM eq. 1, H2O eqs. 6-8), the online phase of MF-HRL-IGM."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ class EnsembleH2O(EnsembleLearner):
     replay B (with its ``fidelity`` ids; a batch without them uses the only pair of
     ``discriminators``). Each simulated transition gets its dynamics ratio w and gap
     u from the discriminators of its own fidelity; the critic minimises
-    :func:`~.losses.h2o_critic_loss`, the actor SPEC 2.1's loss over the real and
-    simulated states together. Default 128 real + 128 simulated per member (SPEC 2.3)
+    :func:`~.losses.h2o_critic_loss`, the actor SAC's loss over the real and
+    simulated states together. Default 128 real + 128 simulated per member (H2O's)
     is the caller's choice of batch sizes.
     """
 

@@ -1,4 +1,4 @@
-"""The learners' objectives, one function per equation of SPEC.md section 2.
+"""The learners' objectives, one function per equation of docs/algorithm.md, "Building blocks".
 
 Shapes: L members, N transitions per member, the twin critics stacked first:
 Q values are (2, L, N). Every loss function returns ``(loss, metrics)``: ``loss``
@@ -22,10 +22,10 @@ def bellman_target(
     reward: torch.Tensor, terminated: torch.Tensor, next_q: torch.Tensor,
     next_log_pi: torch.Tensor, alpha: torch.Tensor, *, gamma: float, backup_entropy: bool,
 ) -> torch.Tensor:
-    """SPEC 2.1: B^pi Qbar(s, a) = r + gamma (1 - terminated) min_q Qbar_q(s', a'), a' ~ pi(.|s').
+    """SAC: B^pi Qbar(s, a) = r + gamma (1 - terminated) min_q Qbar_q(s', a'), a' ~ pi(.|s').
 
     ``next_q`` (2, L, N) from the target critics; with ``backup_entropy`` the
-    soft value subtracts alpha log pi(a'|s') (off by default: SPEC 2.1 has no
+    soft value subtracts alpha log pi(a'|s') (off by default: docs/algorithm.md has no
     entropy term in the backup). Returns (L, N) without gradient.
     """
     value = next_q.min(dim=0).values
@@ -37,7 +37,7 @@ def bellman_target(
 def squared_bellman_error(
     q: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """1/2 E[w (Q - B^pi Qbar)^2] per twin and member: (2, L). SPEC 2.2-2.3's Bellman terms."""
+    """1/2 E[w (Q - B^pi Qbar)^2] per twin and member: (2, L). CQL's and H2O's Bellman terms."""
     err = (q - target).square()
     if weight is not None:
         err = err * weight
@@ -45,7 +45,7 @@ def squared_bellman_error(
 
 
 def sac_critic_loss(q: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, Metrics]:
-    """SPEC 2.1: sum over twins of 1/2 E_D[(Q_q(s, a) - B^pi Qbar(s, a))^2]."""
+    """SAC: sum over twins of 1/2 E_D[(Q_q(s, a) - B^pi Qbar(s, a))^2]."""
     per_member = squared_bellman_error(q, target).sum(0)
     return per_member, {"critic": per_member.detach(), "q": q.detach().mean((0, 2))}
 
@@ -53,7 +53,7 @@ def sac_critic_loss(q: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor
 def sac_actor_loss(
     q_pi: torch.Tensor, log_pi: torch.Tensor, alpha: torch.Tensor
 ) -> tuple[torch.Tensor, Metrics]:
-    """SPEC 2.1: E_s[alpha log pi(a|s) - min_q Q_q(s, a)], a ~ pi(.|s) reparameterised.
+    """SAC: E_s[alpha log pi(a|s) - min_q Q_q(s, a)], a ~ pi(.|s) reparameterised.
 
     ``q_pi`` (2, L, N) from critics whose weights are detached; ``alpha`` (L,) detached.
     """
@@ -64,7 +64,7 @@ def sac_actor_loss(
 def temperature_loss(
     log_alpha: torch.Tensor, log_pi: torch.Tensor, target_entropy: float
 ) -> tuple[torch.Tensor, Metrics]:
-    """SPEC 2.1 automatic entropy tuning: E_s[-log alpha (log pi(a|s) + target_entropy)]."""
+    """SAC's automatic entropy tuning: E_s[-log alpha (log pi(a|s) + target_entropy)]."""
     per_member = -(log_alpha[:, None] * (log_pi.detach() + target_entropy)).mean(-1)
     return per_member, {"alpha": log_alpha.detach().exp(), "alpha_loss": per_member.detach()}
 
@@ -73,7 +73,7 @@ def cql_critic_loss(
     q_data: torch.Tensor, target: torch.Tensor, q_sampled: torch.Tensor,
     log_mu: torch.Tensor, alpha_cql: torch.Tensor | float,
 ) -> tuple[torch.Tensor, Metrics]:
-    """SPEC 2.2 (Kumar et al. 2020, CQL(H) importance-sampled), per twin q:
+    """Kumar et al. 2020 (CQL(H) importance-sampled), per twin q:
 
         1/2 E_D[(Q - B^pi Qbar)^2]
         + alpha_cql E_{s~D}[ log sum_j exp(Q(s, a_j) - log mu(a_j|s)) - Q(s, a_data) ]
@@ -95,7 +95,7 @@ def cql_critic_loss(
 
 def cql_penalty(q_data: torch.Tensor, q_sampled: torch.Tensor, log_mu: torch.Tensor,
                 weight: torch.Tensor | None = None) -> torch.Tensor:
-    """SPEC 2.2's conservative gap per twin and member, (2, L):
+    """CQL(H)'s conservative gap per twin and member, (2, L):
     E_{s~D}[ c(s, a) (log sum_j exp(Q(s, a_j) - log mu(a_j|s)) - Q(s, a_data)) ]
     with ``q_data`` (2, L, N), ``q_sampled`` (2, L, N, J), ``log_mu`` (L, N, J) and
     optional per-transition weights c = ``weight`` (L, N) (CQL: c = 1)."""
@@ -106,7 +106,7 @@ def cql_penalty(q_data: torch.Tensor, q_sampled: torch.Tensor, log_mu: torch.Ten
 def cql_lagrange_loss(
     log_alpha_prime: torch.Tensor, cql_diff: torch.Tensor, alpha_cql: float, target_gap: float,
 ) -> tuple[torch.Tensor, Metrics]:
-    """SPEC 2.2's optional Lagrange version (CQL paper eq. 30, CORL):
+    """CQL's optional Lagrange version (CQL paper eq. 30, CORL):
     maximise alpha' alpha_cql (gap - tau) over alpha' = exp(log alpha') in [0, 1e6], i.e.
     minimise -alpha' alpha_cql (cql_diff - tau) with ``cql_diff`` (L,), the twins' mean gap,
     detached (CORL's -1/2 sum over the twins).
@@ -120,7 +120,7 @@ def h2o_critic_loss(
     q_real: torch.Tensor, target_real: torch.Tensor, q_sim: torch.Tensor,
     target_sim: torch.Tensor, ratio: torch.Tensor, log_omega: torch.Tensor, beta: float,
 ) -> tuple[torch.Tensor, Metrics]:
-    """SPEC 2.3, MF-HRL-IGM eq. (1) (H2O eqs. 6 and 8), per twin q:
+    """MF-HRL-IGM eq. (1) (H2O eqs. 6 and 8), per twin q:
 
         beta (log sum_{(s,a) in B} omega(s,a) exp Q(s,a) - E_D[Q(s,a)])
         + 1/2 E_D[(Q - B^pi Qbar)^2] + 1/2 E_B[w(s,a,s') (Q - B^pi Qbar)^2]
@@ -144,7 +144,7 @@ def h2o_critic_loss(
 def discriminator_loss(
     sa_real: torch.Tensor, sa_sim: torch.Tensor, sas_real: torch.Tensor, sas_sim: torch.Tensor
 ) -> tuple[torch.Tensor, Metrics]:
-    """SPEC 2.3 / DARC: cross-entropy of p(.|s,a) = softmax(D_sa) and
+    """H2O / DARC: cross-entropy of p(.|s,a) = softmax(D_sa) and
     p(.|s,a,s') = softmax(D_sas + D_sa) between real (class 0) and simulated (class 1)
     transitions; logits (N, 2). Returns CE_sa + CE_sas (each averaged over both classes'
     samples and summed over the classes, as H2O's code), a 0-d loss: the pair is one network."""
@@ -157,7 +157,7 @@ def discriminator_loss(
 
 
 def log_dynamics_ratio(sa_logits: torch.Tensor, sas_logits: torch.Tensor) -> torch.Tensor:
-    """SPEC 2.3 (H2O eq. 7): log P_M/P_Mk (s'|s,a) =
+    """H2O eq. 7: log P_M/P_Mk (s'|s,a) =
     log [p(real|s,a,s') / p(sim|s,a,s')] - log [p(real|s,a) / p(sim|s,a)]
     with p(.|s,a) = softmax(D_sa) and p(.|s,a,s') = softmax(D_sas + D_sa); logits (..., 2).
 
@@ -169,7 +169,7 @@ def log_dynamics_ratio(sa_logits: torch.Tensor, sas_logits: torch.Tensor) -> tor
 
 
 def dynamics_ratio(log_ratio: torch.Tensor, clip: tuple[float, float]) -> torch.Tensor:
-    """SPEC 2.3: w(s,a,s') = P_M / P_Mk, clipped to ``clip`` ([1e-5, 1])."""
+    """H2O: w(s,a,s') = P_M / P_Mk, clipped to ``clip`` ([1e-5, 1])."""
     return log_ratio.exp().clamp(*clip)
 
 
@@ -180,18 +180,18 @@ def darc_reward_correction(log_ratio: torch.Tensor) -> torch.Tensor:
 
 
 def dynamics_gap(log_ratio_samples: torch.Tensor, clip: tuple[float, float]) -> torch.Tensor:
-    """SPEC 2.3: u(s,a) = E_{s'~N(s'_sim, diag sigma_D^2)} log(P_Mk / P_M)(s,a,s'),
+    """H2O: u(s,a) = E_{s'~N(s'_sim, diag sigma_D^2)} log(P_Mk / P_M)(s,a,s'),
     the mean over the last dim of samples of log P_M/P_Mk negated, clipped to ``clip``
     ([1e-45, 10]; clamping to 1e-45 in float32 gives the smallest subnormal)."""
     return (-log_ratio_samples.mean(-1)).clamp(*clip)
 
 
 def gap_weights(u: torch.Tensor) -> torch.Tensor:
-    """SPEC 2.3: log omega(s,a) = log [u(s,a) / sum_{B} u] over the last dim (the sim batch)."""
+    """H2O: log omega(s,a) = log [u(s,a) / sum_{B} u] over the last dim (the sim batch)."""
     log_u = u.log()
     return log_u - torch.logsumexp(log_u, dim=-1, keepdim=True)
 
 
 def uniform_log_density(act_dim: int) -> float:
-    """log density of U([-1, 1]^|A|): log 0.5^|A| (SPEC 2.2)."""
+    """log density of U([-1, 1]^|A|): log 0.5^|A| (CQL(H)'s uniform actions)."""
     return act_dim * math.log(0.5)

@@ -1,4 +1,4 @@
-"""Ensemble networks: M independent MLPs evaluated together (SPEC.md sections 2.1, 3.1).
+"""Ensemble networks: M independent MLPs evaluated together (docs/algorithm.md, "Building blocks").
 
 Weights are shaped (M, in, out) and biases (M, 1, out), so one
 ``torch.baddbmm`` per layer evaluates every member on its own batch. The twin
@@ -123,7 +123,7 @@ def tanh_gaussian(
     """Reparameterised tanh-Gaussian sample a = tanh(mean + std * eps) and its log density.
 
     log pi(a|s) = sum_i [log N(u_i; mean_i, std_i) - log(1 - tanh(u_i)^2)], with the stable
-    form log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) (SPEC 2.1's actor).
+    form log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) (SAC's tanh-Gaussian actor).
     ``mean``/``log_std`` (..., A) broadcast against ``eps`` (..., A).
     """
     u = mean + log_std.exp() * eps

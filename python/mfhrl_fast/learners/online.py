@@ -1,4 +1,4 @@
-"""Acting in SimPool: evaluation, data collection and online ensemble SAC (issue 4, item 5).
+"""Acting in SimPool: evaluation, data collection and online ensemble SAC.
 
 Every function steps many environments per pool call and asks the learner for
 all their actions at once (``act`` with one member id per environment).
@@ -35,7 +35,7 @@ def evaluate(
 
     One ``SimPool`` runs every (member, episode) pair as its own environment for one
     episode of ``max_episode_steps`` steps; actions are ``tanh(mean)`` when
-    ``deterministic`` (CONVENTIONS 20). A fixed ``seed`` gives every call the same
+    ``deterministic`` (as in CORL and d3rlpy). A fixed ``seed`` gives every call the same
     initial states. An environment whose physics diverged ends with its return so far.
     ``trajectories``, a dict, receives ``obs``, ``action`` and ``reward`` shaped
     (steps, envs, ...) and ``alive`` (steps, envs): whether the step belongs to the episode.

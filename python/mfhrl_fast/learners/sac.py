@@ -1,4 +1,4 @@
-"""Ensemble soft actor-critic (SPEC.md 2.1): the online learner and the others' base."""
+"""Ensemble soft actor-critic (Haarnoja et al. 2018): the online learner and the others' base."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ class EnsembleSAC(EnsembleLearner):
     """L SAC agents trained as one vectorised ensemble.
 
     ``train_step(batch)`` takes a batch from ``ReplayRing.sample_members`` (or a
-    shared (B, ...) batch) and applies SPEC 2.1's actor, temperature and critic
+    shared (B, ...) batch) and applies SAC's actor, temperature and critic
     losses (:func:`~.losses.sac_actor_loss`, :func:`~.losses.temperature_loss`,
     :func:`~.losses.sac_critic_loss`) to every member in one Adam step.
     """

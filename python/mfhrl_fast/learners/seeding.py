@@ -1,4 +1,4 @@
-"""Seeds and random streams (CONVENTIONS 18).
+"""Seeds and random streams.
 
 Each ensemble member owns its generators, derived from its own integer seed, so
 an ensemble of L members with seeds s_1..s_L computes what L single-member

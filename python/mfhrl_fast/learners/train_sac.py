@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"(default {f.default})")
     parser.add_argument("--backup-entropy", action="store_true",
                         help="subtract alpha log pi in the Bellman target (standard SAC; "
-                             "SPEC 2.1 leaves it out)")
+                             "off by default, as in docs/algorithm.md)")
     parser.add_argument("--gravity-scale", type=float, default=1.0,
                         help="train and evaluate in this gravity (1.0: the true dynamics)")
     parser.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
