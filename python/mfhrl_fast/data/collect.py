@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..rollout import rollout
 from ..sim_pool import SimPool
 from .dataset import D4RL_HALFCHEETAH_REF_MAX_SCORE, D4RL_HALFCHEETAH_REF_MIN_SCORE
 from .policies import Policy, PolicyTrainer, PoolStep, UniformRandomPolicy
@@ -116,26 +117,29 @@ def run_pool(pool: SimPool, policy: Policy, steps: int, *,
     obs = pool.reset()
     if recorder is not None:
         recorder.begin(obs)
-    done, envs = 0, np.arange(pool.num_envs)
+    envs, done = np.arange(pool.num_envs), 0
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        action = np.asarray(policy.act(obs), dtype=np.float32)
+        if action.shape != (pool.num_envs, pool.act_dim):
+            raise ValueError(f"policy.act returned shape {action.shape}, expected "
+                             f"{(pool.num_envs, pool.act_dim)}")
+        return np.clip(action, -1.0, 1.0)
+
+    def sink(step: PoolStep) -> bool:
+        nonlocal done
+        count = min(pool.num_envs, steps - done)
+        if recorder is not None:
+            recorder.add(step, step.obs_after, envs < count)
+        if observe is not None:
+            observe(step)
+        done += count
+        bar.update(count)
+        stop = callback is not None and callback(done)
+        return stop or done >= steps
+
     with tqdm(total=steps, desc=desc, unit="step", disable=not progress, smoothing=0.1) as bar:
-        while done < steps:
-            action = np.asarray(policy.act(obs), dtype=np.float32)
-            if action.shape != (pool.num_envs, pool.act_dim):
-                raise ValueError(f"policy.act returned shape {action.shape}, expected "
-                                 f"{(pool.num_envs, pool.act_dim)}")
-            action = np.clip(action, -1.0, 1.0)
-            next_obs, reward, terminated, truncated, info = pool.step(action)
-            step = PoolStep(obs=obs, action=action, reward=reward, next_obs=info["final_obs"],
-                            terminated=terminated, truncated=truncated, valid=~info["unstable"])
-            count = min(pool.num_envs, steps - done)
-            if recorder is not None:
-                recorder.add(step, next_obs, envs < count)
-            if observe is not None:
-                observe(step)
-            obs, done = next_obs, done + count
-            bar.update(count)
-            if callback is not None and callback(done):
-                break
+        rollout(pool, act, -(-steps // pool.num_envs), sink=sink, obs=obs)
     if recorder is not None:
         recorder.close()
     return done

@@ -14,35 +14,11 @@ Two small interfaces, so that any policy or learner can make a dataset:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class PoolStep:
-    """One ``SimPool.step`` of n environments, as given to ``observe``."""
-
-    obs: np.ndarray
-    """(n, obs_dim) observations the actions were chosen for."""
-    action: np.ndarray
-    """(n, act_dim) float32 actions as stepped (clipped to [-1, 1])."""
-    reward: np.ndarray
-    """(n,) rewards."""
-    next_obs: np.ndarray
-    """(n, obs_dim) observations reached, before any auto-reset (``info["final_obs"]``)."""
-    terminated: np.ndarray
-    """(n,) bool."""
-    truncated: np.ndarray
-    """(n,) bool (time limit)."""
-    valid: np.ndarray
-    """(n,) bool: False where the physics diverged (the environment was reset; drop it)."""
-
-    @property
-    def ended(self) -> np.ndarray:
-        """Environments whose episode ended in this step (they start a new one)."""
-        return self.terminated | self.truncated | ~self.valid
+from ..rollout import PoolStep
 
 
 @runtime_checkable

@@ -26,6 +26,7 @@ from ..fidelity import FidelitySpec
 from ..learners import EnsembleH2O, FidelityDiscriminators, metrics_to_floats
 from ..learners.online import evaluate
 from ..replay import ReplayRing
+from ..rollout import PoolStep, rollout
 from ..sim_pool import SimPool
 from .budget import BudgetController
 from .calibration import critic_calibration
@@ -161,12 +162,15 @@ class Experiment:
         with stochastic actions; every transition is stored in the simulated replay by the
         C++ step (fidelity id and bootstrap masks). Returns the round's valid transitions."""
         pool, b = self._pool(level), self.buffers
-        obs = pool.reset(seed=seed)
-        for t in range(self.config.online.episode_steps):
-            b.obs[t] = obs
-            b.action[t] = self.learner.act(obs, member=members)
-            obs, b.reward[t], b.terminated[t], _, info = pool.step(b.action[t], replay=self.sim)
-            b.next_obs[t], b.valid[t] = info["final_obs"], ~info["unstable"]
+
+        def store(step: PoolStep) -> None:
+            t = step.t
+            b.obs[t], b.action[t], b.reward[t] = step.obs, step.action, step.reward
+            b.next_obs[t], b.terminated[t], b.valid[t] = step.next_obs, step.terminated, step.valid
+
+        rollout(pool, lambda obs: self.learner.act(obs, member=members),
+                self.config.online.episode_steps, replay=self.sim, sink=store,
+                obs=pool.reset(seed=seed))
         keep = b.valid.reshape(-1)
         batch = {k: getattr(b, k).reshape(keep.size, *getattr(b, k).shape[2:])[keep]
                  for k in ("obs", "action", "reward", "next_obs", "terminated")}

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..fidelity import FidelitySpec
 from ..replay import ReplayRing
+from ..rollout import PoolStep, fresh_pool, rollout
 from ..sim_pool import SimPool
 from .base import EnsembleLearner
 from .batch import metrics_to_floats
@@ -33,7 +34,8 @@ def evaluate(
 ) -> np.ndarray:
     """Episode returns (len(members), n_episodes) of the given members in ``fidelity``.
 
-    One ``SimPool`` runs every (member, episode) pair as its own environment for one
+    One ``SimPool`` (cached: :func:`~..rollout.fresh_pool`) runs every (member, episode)
+    pair as its own environment for one
     episode of ``max_episode_steps`` steps; actions are ``tanh(mean)`` when
     ``deterministic`` (as in CORL and d3rlpy). A fixed ``seed`` gives every call the same
     initial states. An environment whose physics diverged ends with its return so far.
@@ -46,24 +48,25 @@ def evaluate(
         raise ValueError("need n_episodes >= 1, max_episode_steps >= 1 and some members")
     member_of_env = np.repeat(ids, n_episodes)
     learner._member_ids(member_of_env, len(member_of_env))  # validates the ids
-    pool = SimPool(fidelities=[fidelity], num_envs=len(member_of_env), num_threads=num_threads,
-                   seed=seed, max_episode_steps=max_episode_steps, obs_dtype=np.float32)
-    obs = pool.reset()
+    pool, obs = fresh_pool(fidelity, num_envs=len(member_of_env), seed=seed,
+                           max_episode_steps=max_episode_steps, num_threads=num_threads)
     returns = np.zeros(len(member_of_env))
     done = np.zeros(len(member_of_env), dtype=bool)
     steps = []
-    for _ in range(max_episode_steps):
-        action = learner.act(obs, member=member_of_env, deterministic=deterministic,
-                             averaged=averaged)
-        last_obs = obs
-        obs, reward, terminated, truncated, info = pool.step(action)
+
+    def sink(step: PoolStep) -> bool:
         if trajectories is not None:
-            steps.append((last_obs, action, reward, ~done))
-        ended = (terminated | truncated) & ~done
-        returns[ended] = info["episode_return"][ended]
-        done |= ended
-        if done.all():
-            break
+            steps.append((step.obs, step.action, step.reward, ~done))
+        ended = (step.terminated | step.truncated) & ~done
+        returns[ended] = step.episode_return[ended]
+        done[ended] = True
+        return bool(done.all())
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        return learner.act(obs, member=member_of_env, deterministic=deterministic,
+                           averaged=averaged)
+
+    rollout(pool, policy, max_episode_steps, sink=sink, obs=obs)
     if trajectories is not None:
         for key, column in zip(("obs", "action", "reward", "alive"), zip(*steps, strict=True),
                                strict=True):
@@ -94,13 +97,20 @@ class Collector:
     def step(self, learner: EnsembleLearner | None, ring: ReplayRing | None, *,
              deterministic: bool = False) -> np.ndarray:
         if learner is None:
-            action = self.rng.uniform(-1.0, 1.0, (self.pool.num_envs, self.pool.act_dim))
-            action = action.astype(np.float32)
+            def policy(obs: np.ndarray) -> np.ndarray:
+                return self.rng.uniform(-1.0, 1.0, (len(obs), self.pool.act_dim)).astype(
+                    np.float32)
         else:
-            action = learner.act(self.obs, member=self.member_of_env, deterministic=deterministic)
-        self.obs, _, terminated, truncated, info = self.pool.step(action, replay=ring)
+            def policy(obs: np.ndarray) -> np.ndarray:
+                return learner.act(obs, member=self.member_of_env, deterministic=deterministic)
+        ended: list[np.ndarray] = []
+
+        def sink(step: PoolStep) -> None:
+            ended.append(step.episode_return[step.terminated | step.truncated].copy())
+
+        self.obs = rollout(self.pool, policy, 1, replay=ring, sink=sink, obs=self.obs)
         self.env_steps += self.pool.num_envs
-        return info["episode_return"][terminated | truncated].copy()
+        return ended[0]
 
 
 def collect(
