@@ -14,7 +14,7 @@ import torch
 from mfhrl_fast._allocator import retain_freed_memory
 from mfhrl_fast.igm import cli as igm_cli
 from mfhrl_fast.igm.ablation import ablate, ablation_table
-from mfhrl_fast.igm.calibration import critic_calibration
+from mfhrl_fast.igm.calibration import critic_calibration, flipped_states
 from mfhrl_fast.igm.config import PRESET_GRIDS, STUDY_BUDGETS, demo, override, study
 from mfhrl_fast.igm.offline import load_dataset, offline_state, train_offline
 from mfhrl_fast.igm.run_log import DIAGNOSTICS
@@ -101,6 +101,7 @@ def test_critic_calibration_against_hand_computed_returns():
             "reward": rng.normal(size=(steps, envs)),
             "alive": np.ones((steps, envs), bool)}
     traj["alive"][4:, 1] = False  # episode 1 ended after 4 steps
+    traj["obs"][:, :, 1] = 0.1  # upright (root pitch 0.1 rad)
     out = critic_calibration(learner, 1, traj, gamma)
     to_go = []
     for e, length in ((0, 6), (1, 4)):
@@ -112,6 +113,19 @@ def test_critic_calibration_against_hand_computed_returns():
     with torch.no_grad():
         q = learner._q("critic", obs.expand(2, -1, -1), act.expand(2, -1, -1))[:, 1].min(0).values
     assert out["eval/q"] == pytest.approx(float(q.mean()), rel=1e-5)
+    assert out["eval/flipped"] == 0.0 and math.isnan(out["eval/q_flipped"])
+    traj["obs"][1:, 0, 1] = 3.0  # episode 0 lies on its back from step 1 on
+    out = critic_calibration(learner, 1, traj, gamma)
+    assert out["eval/flipped"] == 0.5
+    on_back = [sum(gamma**j * traj["reward"][t + j, 0] for j in range(6 - t)) for t in (1, 2)]
+    assert out["eval/mc_flipped"] == pytest.approx(np.mean(on_back))
+    obs = torch.as_tensor(traj["obs"][1:3, 0])
+    with torch.no_grad():
+        q = learner._q("critic", obs.expand(2, -1, -1),
+                       torch.as_tensor(traj["action"][1:3, 0]).expand(2, -1, -1))
+    assert out["eval/q_flipped"] == pytest.approx(float(q[:, 1].min(0).values.mean()), rel=1e-5)
+    assert flipped_states(np.array([[0, 1.6, 0], [0, -1.6, 0], [0, 1.5, 0]])).tolist() == [
+        True, True, False]
 
 
 def test_evaluate_returns_the_trajectories_it_scored():

@@ -20,20 +20,26 @@ SCALARS = ("round", "fidelity", "fidelity_name", "cost", "spent", "remaining", "
 DIAGNOSTICS = ("losses/q_real", "losses/q_sim", "eval/q", "eval/mc_return", "losses/critic",
                "losses/bellman_real", "losses/bellman_sim", "losses/h2o_penalty",
                "losses/cql_diff", "losses/entropy", "losses/alpha", "losses/ratio",
-               "losses/gap")
+               "losses/gap", "eval/flipped")
 """The learner's quantities that explain a round (ensemble means; NaN where absent): Q on
 the real and simulated batches and on the evaluated episodes against their Monte-Carlo
-return, the critic loss and its terms, policy entropy and temperature, w and u."""
+return, the critic loss and its terms, policy entropy and temperature, w and u, and the
+fraction of the evaluated episodes in which the cheetah flipped over."""
+
+FLIP_DIAGNOSTICS = ("eval/q_flipped", "eval/mc_flipped")
+"""Q and the Monte-Carlo return on the evaluated episodes' flipped states: NaN in a round
+whose evaluated episodes never flipped."""
 
 
 def flat_row(record: RoundRecord) -> dict[str, Any]:
     """A record as one flat CSV row: the scalars, ig_k, ig_per_cost_k and p_l columns,
-    then :data:`DIAGNOSTICS`."""
+    then :data:`DIAGNOSTICS` and :data:`FLIP_DIAGNOSTICS`."""
     row = {name: getattr(record, name) for name in SCALARS}
     for name in ("ig", "ig_per_cost", "posterior"):
         prefix = "p" if name == "posterior" else name
         row |= {f"{prefix}_{i}": v for i, v in enumerate(getattr(record, name))}
-    return row | {key: record.metrics.get(key, math.nan) for key in DIAGNOSTICS}
+    columns = DIAGNOSTICS + FLIP_DIAGNOSTICS
+    return row | {key: record.metrics.get(key, math.nan) for key in columns}
 
 
 def write_tables(folder: Path, records: list[RoundRecord]) -> None:
