@@ -45,7 +45,8 @@ ObsType ParseObsDtype(const py::object& dtype) {
                        py::str(dt).cast<std::string>());
 }
 
-py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object& replay) {
+py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object& replay,
+               const py::object& raw_hold) {
   SimPool& pool = *self.pool;
   const auto actions = mfhrl::bind::Numeric<double>(raw_actions, "actions", "biuf");
   const mfhrl::RingRef ref = replay.is_none() ? mfhrl::RingRef{nullptr, nullptr}
@@ -60,6 +61,12 @@ py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object&
   const py::ssize_t n = pool.num_envs();
   CheckShape(actions, "actions", {n, pool.act_dim()});
   CheckFinite(actions, "actions", pool.act_dim());
+  CArray<bool> hold;
+  if (!raw_hold.is_none()) {
+    hold = mfhrl::bind::Numeric<bool>(raw_hold, "hold", "b");
+    CheckShape(hold, "hold", {n});
+  }
+  const bool* hold_data = raw_hold.is_none() ? nullptr : hold.data();
   py::array obs = self.NewObs(), final_obs = self.NewObs();
   py::array_t<double> reward(n), episode_return(n);
   py::array_t<bool> terminated(n), truncated(n), unstable(n);
@@ -77,9 +84,9 @@ py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object&
     ReleaseAndLock guard(*self.mutex);
     if (ring) {
       std::lock_guard<std::mutex> ring_lock(*ref.mutex);
-      pool.Step(actions.data(), out, self.obs_type, ring);
+      pool.Step(actions.data(), out, self.obs_type, ring, hold_data);
     } else {
-      pool.Step(actions.data(), out, self.obs_type, nullptr);
+      pool.Step(actions.data(), out, self.obs_type, nullptr, hold_data);
     }
   }
   py::dict info;
@@ -171,7 +178,8 @@ void BindSimPool(py::module_& m) {
         p.pool->Reset(dst, p.obs_type);
         return obs;
       })
-      .def("step", &Step, py::arg("actions"), py::kw_only(), py::arg("replay") = py::none())
+      .def("step", &Step, py::arg("actions"), py::kw_only(), py::arg("replay") = py::none(),
+           py::arg("hold") = py::none())
       .def("get_state", [](const PySimPool& p) {
         py::array_t<double> qpos({p.pool->num_envs(), p.pool->nq()});
         py::array_t<double> qvel({p.pool->num_envs(), p.pool->nv()});

@@ -1,26 +1,30 @@
-"""SimPoolVectorEnv as a Gymnasium VectorEnv (same-step autoreset)."""
+"""SimPoolVectorEnv as a Gymnasium VectorEnv: both autoreset modes, Gymnasium's own vector
+wrappers, and gymnasium.make_vec of the registered id."""
 
 from __future__ import annotations
 
+import gymnasium
 import numpy as np
 import pytest
 from conftest import HEAVY, TRUE
 from gymnasium.utils.env_checker import data_equivalence
 from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.wrappers.vector import ClipAction, RecordEpisodeStatistics
+from gymnasium.wrappers.vector import ClipAction, NormalizeObservation, RecordEpisodeStatistics
 
-from mfhrl_fast import SimPool, SimPoolVectorEnv
+from mfhrl_fast import ENV_ID, ReplayRing, SimPool, SimPoolVectorEnv
 
 NUM_ENVS = 4
 LIMIT = 5
 
 
 def make_env(**kwargs) -> SimPoolVectorEnv:
+    """SAME_STEP unless told otherwise (most tests below are about its final_obs)."""
     config = dict(
         num_envs=NUM_ENVS,
         fidelities=[TRUE, HEAVY],
         fidelity_ids=[0, 0, 1, 1],
         max_episode_steps=LIMIT,
+        autoreset_mode=AutoresetMode.SAME_STEP,
     )
     return SimPoolVectorEnv(**(config | kwargs))
 
@@ -116,7 +120,7 @@ def test_close():
     assert env.closed
 
 
-def test_record_episode_statistics():
+def test_record_episode_statistics_same_step():
     env = RecordEpisodeStatistics(make_env())
     steps = run(env, 2 * LIMIT)
     for t, (_, _, _, truncated, info) in enumerate(steps, start=1):
@@ -137,3 +141,87 @@ def test_clip_action_wrapper():
     obs, reward, *_ = env.step(np.full((NUM_ENVS, 6), 5.0))
     np.testing.assert_array_equal(env.unwrapped.pool.applied_actions(), np.ones((NUM_ENVS, 6)))
     assert np.isfinite(obs).all() and np.isfinite(reward).all()
+
+
+def policy(obs: np.ndarray) -> np.ndarray:
+    return np.tanh(2.0 * obs[:, :6]).astype(np.float32)
+
+
+def test_next_step_is_same_step_with_a_reset_step_between_episodes():
+    """NEXT_STEP shows the last observation when an episode ends, then spends one step
+    (reward 0, action ignored) on the reset; otherwise the trajectories are SAME_STEP's."""
+    same, nxt = make_env(), make_env(autoreset_mode="NextStep")
+    assert nxt.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    obs_s, _ = same.reset(seed=3)
+    obs_n, _ = nxt.reset(seed=3)
+    for _episode in range(3):
+        for _ in range(LIMIT):
+            obs_s, r_s, _, trunc_s, info_s = same.step(policy(obs_s))
+            last = info_s["final_obs"]
+            obs_n, r_n, _, trunc_n, info_n = nxt.step(policy(obs_n))
+            assert "final_obs" not in info_n
+            np.testing.assert_array_equal(obs_n, last)
+            np.testing.assert_array_equal(r_n, r_s)
+            np.testing.assert_array_equal(trunc_n, trunc_s)
+        assert trunc_n.all()
+        obs_n, r_n, term_n, trunc_n, info_n = nxt.step(np.full((NUM_ENVS, 6), 0.5, np.float32))
+        np.testing.assert_array_equal(obs_n, obs_s)  # the new episode's first observation
+        assert (r_n == 0).all() and not term_n.any() and not trunc_n.any()
+        assert (info_n["episode_length"] == 0).all()
+
+
+def test_next_step_with_gymnasium_wrappers():
+    """NormalizeObservation refuses SAME_STEP envs; with NEXT_STEP it runs, and
+    RecordEpisodeStatistics reports each episode's return and length."""
+    with pytest.raises(ValueError, match="NEXT_STEP"):
+        NormalizeObservation(make_env())
+    env = RecordEpisodeStatistics(NormalizeObservation(make_env(autoreset_mode="NextStep")))
+    env.reset(seed=0)
+    rewards, reports = [], []
+    for _ in range(2 * (LIMIT + 1)):
+        obs, reward, _, truncated, info = env.step(env.action_space.sample())
+        assert np.isfinite(obs).all()
+        rewards.append(reward)
+        if "episode" in info:
+            reports.append((len(rewards), info["episode"]))
+    assert [t for t, _ in reports] == [LIMIT, 2 * LIMIT + 1]
+    first = np.sum(rewards[:LIMIT], axis=0)
+    second = np.sum(rewards[LIMIT + 1:], axis=0)
+    for (_, episode), total in zip(reports, (first, second), strict=True):
+        np.testing.assert_array_equal(episode["l"], np.full(NUM_ENVS, LIMIT))
+        np.testing.assert_allclose(episode["r"], total, rtol=1e-6)
+
+
+def test_make_vec_of_the_registered_id():
+    env = gymnasium.make_vec(ENV_ID, num_envs=6, gravity_scale=2.0, seed=5)
+    pool = env.unwrapped.pool
+    assert env.num_envs == 6 and pool.num_envs == 6
+    assert pool.fidelities[0].gravity_scale == 2.0 and pool.max_episode_steps == 1000
+    assert env.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    obs, _ = env.reset(seed=1)
+    obs, reward, *_ = env.step(env.action_space.sample())
+    assert obs.shape == (6, 17) and reward.shape == (6,)
+    short = gymnasium.make_vec(ENV_ID, num_envs=2, max_episode_steps=3,
+                               autoreset_mode=AutoresetMode.SAME_STEP)
+    assert short.unwrapped.pool.max_episode_steps == 3
+    with pytest.raises(ValueError, match="NEXT_STEP or SAME_STEP"):
+        SimPoolVectorEnv(num_envs=1, autoreset_mode=AutoresetMode.DISABLED)
+
+
+def test_pool_hold_leaves_environments_where_they_are():
+    pool = SimPool(num_envs=3, seed=2, obs_dtype=np.float32)
+    ring = ReplayRing(capacity=10, obs_dim=17, act_dim=6)
+    obs = pool.reset()
+    qpos, qvel = pool.get_state()
+    hold = np.array([False, True, False])
+    after, reward, terminated, truncated, info = pool.step(np.ones((3, 6)), replay=ring, hold=hold)
+    np.testing.assert_array_equal(after[1], obs[1])
+    np.testing.assert_array_equal(info["final_obs"][1], obs[1])
+    np.testing.assert_array_equal(pool.get_state()[0][1], qpos[1])
+    np.testing.assert_array_equal(pool.get_state()[1][1], qvel[1])
+    assert reward[1] == 0 and not truncated[1] and info["episode_length"].tolist() == [1, 0, 1]
+    assert len(ring) == 2 and not np.array_equal(after[0], obs[0])
+    with pytest.raises(TypeError, match="hold"):
+        pool.step(np.ones((3, 6)), hold=np.ones(3))
+    with pytest.raises(ValueError, match="hold"):
+        pool.step(np.ones((3, 6)), hold=np.ones(2, bool))

@@ -228,10 +228,14 @@ void SimPool::ResetEnv(Env& env) {
 
 template <typename T>
 void SimPool::StepRange(int64_t begin, int64_t end, const double* actions,
-                        const StepOutputs& out, bool stage) {
+                        const StepOutputs& out, bool stage, const bool* hold) {
   T* obs = static_cast<T*>(out.obs);
   T* final_obs = static_cast<T*>(out.final_obs);
   for (int64_t i = begin; i < end; ++i) {
+    if (hold != nullptr && hold[i]) {
+      HoldEnv<T>(i, out);
+      continue;
+    }
     Env& env = envs_[i];
     const Fidelity& f = fidelities_[env.fidelity];
     const mjModel* m = f.model;
@@ -281,6 +285,17 @@ void SimPool::StepRange(int64_t begin, int64_t end, const double* actions,
   }
 }
 
+template <typename T>
+void SimPool::HoldEnv(int64_t i, const StepOutputs& out) {
+  const Env& env = envs_[i];
+  WriteObs(env.data, static_cast<T*>(out.obs) + i * obs_dim_);
+  WriteObs(env.data, static_cast<T*>(out.final_obs) + i * obs_dim_);
+  out.reward[i] = 0.0;
+  out.terminated[i] = out.truncated[i] = out.unstable[i] = false;
+  out.episode_return[i] = env.episode_return;
+  out.episode_length[i] = env.elapsed;
+}
+
 void SimPool::StageTransition(int64_t i, const double* action, const StepOutputs& out) {
   // Env i's data still holds the post-step state (the reset comes after).
   WriteObs(envs_[i].data, &stage_.next_obs[i * obs_dim_]);
@@ -290,11 +305,11 @@ void SimPool::StageTransition(int64_t i, const double* action, const StepOutputs
   stage_.truncated[i] = out.truncated[i] ? 1.0f : 0.0f;
 }
 
-void SimPool::StoreStaged(ReplayRing* replay, const StepOutputs& out) {
-  // Unstable steps hold no valid transition: compact them away (rare).
+void SimPool::StoreStaged(ReplayRing* replay, const StepOutputs& out, const bool* hold) {
+  // Unstable and held steps hold no transition: compact them away (rare).
   int64_t kept = 0;
   for (int64_t i = 0; i < num_envs(); ++i) {
-    if (out.unstable[i]) continue;
+    if (out.unstable[i] || (hold != nullptr && hold[i])) continue;
     if (kept != i) {
       std::copy_n(&stage_.obs[i * obs_dim_], obs_dim_, &stage_.obs[kept * obs_dim_]);
       std::copy_n(&stage_.next_obs[i * obs_dim_], obs_dim_, &stage_.next_obs[kept * obs_dim_]);
@@ -322,16 +337,16 @@ void SimPool::StoreStaged(ReplayRing* replay, const StepOutputs& out) {
 }
 
 void SimPool::Step(const double* actions, const StepOutputs& out, ObsType type,
-                   ReplayRing* replay) {
+                   ReplayRing* replay, const bool* hold) {
   const bool stage = replay != nullptr;
   threads_.ParallelFor(num_envs(), [&](int64_t begin, int64_t end) {
     if (type == ObsType::kFloat64) {
-      StepRange<double>(begin, end, actions, out, stage);
+      StepRange<double>(begin, end, actions, out, stage, hold);
     } else {
-      StepRange<float>(begin, end, actions, out, stage);
+      StepRange<float>(begin, end, actions, out, stage, hold);
     }
   });
-  if (stage) StoreStaged(replay, out);
+  if (stage) StoreStaged(replay, out, hold);
   ThrowMujocoErrors(" (they were reset and flagged unstable; the pool remains usable)");
 }
 

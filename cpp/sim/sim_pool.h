@@ -80,9 +80,14 @@ class SimPool {
   // the others step normally, and Step then throws std::runtime_error. With
   // replay, also stores each step's transition (obs, action as given,
   // reward, final obs, flags, fidelity id) in env order; unstable steps are
-  // not stored. replay must have this pool's obs_dim and act_dim.
+  // not stored. replay must have this pool's obs_dim and act_dim. With hold
+  // (n flags), environments whose flag is set are not stepped: their action
+  // is ignored, their outputs are those of an empty step (reward 0, flags
+  // false, obs = final_obs = their current obs, return and length unchanged)
+  // and no transition is stored. Gymnasium's NEXT_STEP autoreset holds the
+  // environments that ended in the previous step (already reset here).
   void Step(const double* actions, const StepOutputs& out, ObsType type,
-            ReplayRing* replay = nullptr);
+            ReplayRing* replay = nullptr, const bool* hold = nullptr);
   // Copies (n, nq) positions and (n, nv) velocities.
   void GetState(double* qpos, double* qvel) const;
   // Sets the state as Gymnasium's set_state does (then mj_forward); writes obs.
@@ -111,9 +116,11 @@ class SimPool {
 
   template <typename T>
   void StepRange(int64_t begin, int64_t end, const double* actions, const StepOutputs& out,
-                 bool stage);
+                 bool stage, const bool* hold);
+  template <typename T>
+  void HoldEnv(int64_t i, const StepOutputs& out);
   void StageTransition(int64_t i, const double* action, const StepOutputs& out);
-  void StoreStaged(ReplayRing* replay, const StepOutputs& out);
+  void StoreStaged(ReplayRing* replay, const StepOutputs& out, const bool* hold);
   template <typename T>
   void WriteObs(const mjData* d, T* row) const;
   void WriteObsRow(const mjData* d, void* obs, int64_t i, ObsType type) const;

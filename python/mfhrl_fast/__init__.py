@@ -13,11 +13,14 @@ from . import data, info  # noqa: E402  (offline datasets; entropies, MI, eqs. 7
 from .fidelity import FidelitySpec, h2o_presets, paper_ladder  # noqa: E402
 from .replay import ReplayRing  # noqa: E402
 from .sim_pool import SimPool, half_cheetah_xml  # noqa: E402
-from .vector_env import SimPoolVectorEnv  # noqa: E402
+from .vector_env import ENV_ID, SimPoolVectorEnv, make_vector_env, register_envs  # noqa: E402
+
+register_envs()  # gymnasium.make_vec("mfhrl_fast/HalfCheetah-v5", num_envs=..., ...)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ENV_ID",
     "FidelitySpec",
     "ReplayRing",
     "SimPool",
@@ -26,5 +29,6 @@ __all__ = [
     "h2o_presets",
     "half_cheetah_xml",
     "info",
+    "make_vector_env",
     "paper_ladder",
 ]

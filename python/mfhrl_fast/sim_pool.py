@@ -121,19 +121,23 @@ class SimPool:
         return self._pool.reset()
 
     def step(
-        self, actions: npt.ArrayLike, *, replay: ReplayRing | None = None
+        self, actions: npt.ArrayLike, *, replay: ReplayRing | None = None,
+        hold: npt.ArrayLike | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         """Step all environments with ``actions`` of shape (num_envs, act_dim).
 
         With ``replay``, the C++ core also stores every environment's transition
         (obs, the action as given, reward, ``final_obs`` as next obs, flags and the
         environment's fidelity id) in env order; unstable steps are not stored.
+        ``hold``, (num_envs,) bools, leaves the flagged environments where they are:
+        their action is ignored, their reward is 0, their flags are False, ``obs`` and
+        ``final_obs`` are their current observations, and nothing of theirs is stored
+        (Gymnasium's NEXT_STEP autoreset holds the environments that ended last step).
         """
-        if replay is None:
-            return self._pool.step(actions)
-        if not isinstance(replay, ReplayRing):
+        if replay is not None and not isinstance(replay, ReplayRing):
             raise TypeError(f"replay must be a mfhrl_fast.ReplayRing, got {type(replay).__name__}")
-        return self._pool.step(actions, replay=replay._ring)
+        return self._pool.step(actions, replay=None if replay is None else replay._ring,
+                               hold=hold)
 
     def get_state(self) -> tuple[np.ndarray, np.ndarray]:
         """(qpos, qvel), shaped (num_envs, 9) each."""

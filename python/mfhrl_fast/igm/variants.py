@@ -27,6 +27,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-avg": {"online": {"h2o": {"policy_averaging": 0.005}}},
     "ours-tau02": {"online": {"h2o": {"tau": 0.02}}},
     "ours-tau05": {"online": {"h2o": {"tau": 0.05}}},
+    "ours-w1": {"online": {"h2o": {"ratio_clip": (1.0, 1.0)}}},
 }
 """'ours' is the default (H2O plus CQL(H)'s sampled-action term, weight 5, on every state
 of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (eq. 1 alone).
@@ -38,4 +39,6 @@ Adam step 3e-5 (CORL's CQL actor rate) instead of SAC's 3e-4, and the MAP member
 (deployed) with its Polyak-averaged actor (rate 0.005: ~200 steps, one demo round), and
 the critics' target networks updated at rate 0.02 or 0.05 instead of 0.005 (after N
 steps a Polyak target has gone through about N * tau Bellman backups, so the rate sets
-how far ahead the critic can see after a few thousand steps)."""
+how far ahead the critic can see after a few thousand steps), and w fixed at 1 (every
+simulated transition trusted as much as a real one: the right w when the simulator is the
+real dynamics, as the highest level is here)."""
