@@ -97,6 +97,10 @@ def online_h2o(**changes: Any) -> H2OConfig:
     return H2OConfig(**(ONLINE_OBJECTIVE | changes))
 
 
+DISC_DATA = ("paired", "rollouts")
+"""The choices of ``OnlineConfig.disc_data``."""
+
+
 @dataclass(frozen=True)
 class OnlineConfig:
     """The online rounds (the paper's algorithm, with eqs. 7-9)."""
@@ -117,6 +121,15 @@ class OnlineConfig:
     transitions at w ~ 0.5 after 10 rounds and the policy drifts, see the README)."""
     disc_batch: int = 256
     """Real and simulated transitions per discriminator step (ours)."""
+    disc_data: str = "paired"
+    """What the discriminators contrast the real transitions with. 'paired' (ours): the
+    same real (s, a) replayed in the round's fidelity (:func:`~..resimulate.resimulate`),
+    so w measures that fidelity's dynamics gap alone; 'rollouts' (H2O's code): the
+    fidelity's collected rollouts, whose w also absorbs how far the policy's states are
+    from the data's (median w ~0.1 on rollouts of the true dynamics; README)."""
+    paired_transitions: int = 20_000
+    """Real transitions replayed once per fidelity for 'paired' (all if fewer; ours). Like
+    the evaluation, this use of the simulators is not charged to the budget."""
     history: int = 8
     """M: batches remembered per fidelity in H_k (eq. 8; M is ours)."""
     score_transitions: int = 256
@@ -153,6 +166,11 @@ class OnlineConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"online.{name} must be >= 1, got {getattr(self, name)}")
+        if self.disc_data not in DISC_DATA:
+            raise ValueError(f"online.disc_data must be one of {DISC_DATA}, got {self.disc_data!r}")
+        if self.paired_transitions < 1:
+            raise ValueError(f"online.paired_transitions must be >= 1, got "
+                             f"{self.paired_transitions}")
         if self.gradient_steps < 0 or self.disc_steps < 0:
             raise ValueError("online.gradient_steps and disc_steps must be >= 0")
         if isinstance(self.eta, str) and self.eta != "auto":

@@ -40,6 +40,7 @@ from .checkpoint import (
 from .config import RunConfig
 from .guard import FiniteWatch
 from .offline import get_offline, load_dataset, offline_ring
+from .paired import dataset_batch, paired_data, subsample
 from .posterior import Posterior
 from .records import RoundRecord, RunResult
 from .run_log import Progress, TensorBoardLog, write_tables
@@ -115,9 +116,10 @@ class Experiment:
         self.posterior = Posterior(o.num_members, self.num_levels, history=n.history,
                                    eta=n.eta, eta0=n.eta0)
         rng = np.random.default_rng(round_seed(c.seed, 0, 0))
-        self.real_score = _subsample(_dataset_batch(dataset), n.real_score_transitions, rng)
+        self.real_score = subsample(dataset_batch(dataset), n.real_score_transitions, rng)
         self.records: list[RoundRecord] = []
         self.pools: dict[int, SimPool] = {}
+        self.paired_data: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
         self.buffers = _Buffers.empty(n.episode_steps, n.episodes_per_round, obs_dim, act_dim)
         self._out = {
             "real": self.real.empty_batch(n.real_batch, members=True),
@@ -177,12 +179,34 @@ class Experiment:
         batch["fidelity"] = np.full(int(keep.sum()), level, dtype=np.uint8)
         return batch
 
+    def paired(self, level: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The real transitions and ``level``'s replay of them (:func:`.paired.paired_data`),
+        computed on first use."""
+        if level not in self.paired_data:
+            c = self.config
+            self.paired_data[level] = paired_data(
+                self.dataset, c.fidelities[level], c.online.paired_transitions,
+                seed=c.seed, draw_seed=round_seed(c.seed, 0, 6), num_threads=c.num_threads)
+        return self.paired_data[level]
+
     def train_discriminators(self, level: int) -> dict[str, float]:
+        """``online.disc_steps`` steps of the level's D_sa / D_sas on real transitions
+        against the level's rollouts or, with ``disc_data = 'paired'``, against the same
+        real (s, a) replayed in the level's simulator."""
         n, metrics = self.config.online, {}
         watch = FiniteWatch("discriminator step")
+        if n.disc_data == "paired":
+            real_rows, sim_next = self.paired(level)
+            rng = np.random.default_rng(round_seed(self.config.seed, self.budget.round, 7))
         for _ in range(n.disc_steps):
-            real = self.real.sample(n.disc_batch, out=self._out["disc_real"])
-            sim = self.sim.sample(n.disc_batch, fidelities=[level], out=self._out["disc_sim"])
+            if n.disc_data == "paired":
+                index = rng.integers(0, len(sim_next), n.disc_batch)
+                real = {k: v[index] for k, v in real_rows.items()}
+                sim = {"obs": real["obs"], "action": real["action"], "next_obs": sim_next[index]}
+            else:
+                real = self.real.sample(n.disc_batch, out=self._out["disc_real"])
+                sim = self.sim.sample(n.disc_batch, fidelities=[level],
+                                      out=self._out["disc_sim"])
             metrics = self.learner.discriminators.train_step(level, real, sim, as_float=False)
             watch.observe(metrics)
         watch.check(f"round {self.budget.round}", self.learner.discriminators.nets)
@@ -248,7 +272,7 @@ class Experiment:
         t_learn = time.perf_counter() - t0
         # 5. posterior update (eq. 7) with B_r, which joins H_k
         t0 = time.perf_counter()
-        scored = _subsample(batch, n.score_transitions, rng)
+        scored = subsample(batch, n.score_transitions, rng)
         eta = self.posterior.update(self.score(scored))
         self.posterior.remember(level, scored)
         t_select += time.perf_counter() - t0
@@ -311,22 +335,6 @@ class Experiment:
         n = self.config.online
         self._out["sim"] = self.sim.empty_batch(n.sim_batch, members=True)
         self._out["disc_sim"] = self.sim.empty_batch(n.disc_batch)
-
-
-def _dataset_batch(dataset: OfflineDataset) -> dict[str, np.ndarray]:
-    return {"obs": dataset.observations, "action": dataset.actions, "reward": dataset.rewards,
-            "next_obs": dataset.next_observations,
-            "terminated": dataset.terminals.astype(np.float32)}
-
-
-def _subsample(batch: dict[str, np.ndarray], size: int, rng: np.random.Generator
-               ) -> dict[str, np.ndarray]:
-    """``size`` rows drawn without replacement (all rows, in order, if there are fewer)."""
-    n = len(batch["obs"])
-    if n <= size:
-        return {k: np.ascontiguousarray(v) for k, v in batch.items()}
-    index = np.sort(rng.choice(n, size=size, replace=False))
-    return {k: np.ascontiguousarray(v[index]) for k, v in batch.items()}
 
 
 def run(config: RunConfig, *, out_dir: str | os.PathLike[str] | None = None,

@@ -28,6 +28,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-tau02": {"online": {"h2o": {"tau": 0.02}}},
     "ours-tau05": {"online": {"h2o": {"tau": 0.05}}},
     "ours-w1": {"online": {"h2o": {"ratio_clip": (1.0, 1.0)}}},
+    "ours-disc-rollouts": {"online": {"disc_data": "rollouts"}},
 }
 """'ours' is the default (H2O plus CQL(H)'s sampled-action term, weight 5, on every state
 of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (eq. 1 alone).
@@ -41,4 +42,6 @@ the critics' target networks updated at rate 0.02 or 0.05 instead of 0.005 (afte
 steps a Polyak target has gone through about N * tau Bellman backups, so the rate sets
 how far ahead the critic can see after a few thousand steps), and w fixed at 1 (every
 simulated transition trusted as much as a real one: the right w when the simulator is the
-real dynamics, as the highest level is here)."""
+real dynamics, as the highest level is here), and the discriminators trained on the
+level's rollouts as H2O's code does instead of on the real (s, a) replayed in the level
+(the default's 'paired' data)."""

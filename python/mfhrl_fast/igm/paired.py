@@ -1,0 +1,41 @@
+"""Data the runner draws from D_off: subsamples, and the real transitions replayed in a
+simulator that the 'paired' discriminators contrast them with."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import OfflineDataset
+from ..fidelity import FidelitySpec
+from ..resimulate import resimulate
+
+
+def dataset_batch(dataset: OfflineDataset) -> dict[str, np.ndarray]:
+    return {"obs": dataset.observations, "action": dataset.actions, "reward": dataset.rewards,
+            "next_obs": dataset.next_observations,
+            "terminated": dataset.terminals.astype(np.float32)}
+
+
+def subsample(batch: dict[str, np.ndarray], size: int, rng: np.random.Generator
+               ) -> dict[str, np.ndarray]:
+    """``size`` rows drawn without replacement (all rows, in order, if there are fewer)."""
+    n = len(batch["obs"])
+    if n <= size:
+        return {k: np.ascontiguousarray(v) for k, v in batch.items()}
+    index = np.sort(rng.choice(n, size=size, replace=False))
+    return {k: np.ascontiguousarray(v[index]) for k, v in batch.items()}
+
+
+def paired_data(dataset: OfflineDataset, fidelity: FidelitySpec, size: int, *, seed: int,
+                draw_seed: int, num_threads: int = 1
+                ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``size`` real transitions of ``dataset`` (a draw seeded by ``draw_seed``; all if
+    fewer) as float32 ``obs``/``action``/``next_obs``, and the next observations that
+    ``fidelity`` reaches from each of their (s, a) (:func:`~..resimulate.resimulate`)."""
+    real = subsample(dataset_batch(dataset), size, np.random.default_rng(draw_seed))
+    real = {k: real[k].astype(np.float32) for k in ("obs", "action", "next_obs")}
+    return real, resimulate(fidelity, real["obs"], real["action"], seed=seed,
+                            num_threads=num_threads)
+
+
+__all__ = ["dataset_batch", "paired_data", "subsample"]
