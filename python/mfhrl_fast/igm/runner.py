@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,39 +39,14 @@ from .checkpoint import (
 from .config import RunConfig
 from .guard import FiniteWatch
 from .offline import get_offline, load_dataset, offline_ring
-from .paired import dataset_batch, paired_data, subsample
 from .posterior import Posterior
 from .records import RoundRecord, RunResult
+from .round_data import RoundBuffers, dataset_batch, paired_data, round_seed, subsample
 from .run_log import Progress, TensorBoardLog, write_tables
 from .strategies import make_strategy
 
 MAX_SIM_CAPACITY = 2_000_000
 """Upper bound of the simulated replay (FIFO beyond it)."""
-
-
-def round_seed(seed: int, round_: int, stream: int) -> int:
-    """An independent 63-bit seed for (run seed, round, stream)."""
-    return int(np.random.SeedSequence([seed, round_, stream]).generate_state(1, np.uint64)[0]
-               >> np.uint64(1))
-
-
-@dataclass
-class _Buffers:
-    """Arrays one round's rollouts fill: (T, n_e, ...) per field."""
-
-    obs: np.ndarray
-    action: np.ndarray
-    reward: np.ndarray
-    next_obs: np.ndarray
-    terminated: np.ndarray
-    valid: np.ndarray
-
-    @classmethod
-    def empty(cls, steps: int, envs: int, obs_dim: int, act_dim: int) -> _Buffers:
-        f32 = np.float32
-        return cls(np.empty((steps, envs, obs_dim), f32), np.empty((steps, envs, act_dim), f32),
-                   np.empty((steps, envs), f32), np.empty((steps, envs, obs_dim), f32),
-                   np.empty((steps, envs), f32), np.empty((steps, envs), bool))
 
 
 class Experiment:
@@ -120,7 +94,7 @@ class Experiment:
         self.records: list[RoundRecord] = []
         self.pools: dict[int, SimPool] = {}
         self.paired_data: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
-        self.buffers = _Buffers.empty(n.episode_steps, n.episodes_per_round, obs_dim, act_dim)
+        self.buffers = RoundBuffers.empty(n.episode_steps, n.episodes_per_round, obs_dim, act_dim)
         self._out = {
             "real": self.real.empty_batch(n.real_batch, members=True),
             "sim": self.sim.empty_batch(n.sim_batch, members=True),

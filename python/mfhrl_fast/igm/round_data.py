@@ -1,13 +1,41 @@
-"""Data the runner draws from D_off: subsamples, and the real transitions replayed in a
-simulator that the 'paired' discriminators contrast them with."""
+"""The data of a round: its random streams, the buffers its rollouts fill, subsamples of
+D_off, and the real transitions replayed in a simulator that the 'paired' discriminators
+contrast them with."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..data import OfflineDataset
 from ..fidelity import FidelitySpec
 from ..resimulate import resimulate
+
+
+def round_seed(seed: int, round_: int, stream: int) -> int:
+    """An independent 63-bit seed for (run seed, round, stream)."""
+    return int(np.random.SeedSequence([seed, round_, stream]).generate_state(1, np.uint64)[0]
+               >> np.uint64(1))
+
+
+@dataclass
+class RoundBuffers:
+    """Arrays one round's rollouts fill: (T, n_e, ...) per field."""
+
+    obs: np.ndarray
+    action: np.ndarray
+    reward: np.ndarray
+    next_obs: np.ndarray
+    terminated: np.ndarray
+    valid: np.ndarray
+
+    @classmethod
+    def empty(cls, steps: int, envs: int, obs_dim: int, act_dim: int) -> RoundBuffers:
+        f32 = np.float32
+        return cls(np.empty((steps, envs, obs_dim), f32), np.empty((steps, envs, act_dim), f32),
+                   np.empty((steps, envs), f32), np.empty((steps, envs, obs_dim), f32),
+                   np.empty((steps, envs), f32), np.empty((steps, envs), bool))
 
 
 def dataset_batch(dataset: OfflineDataset) -> dict[str, np.ndarray]:
@@ -38,4 +66,4 @@ def paired_data(dataset: OfflineDataset, fidelity: FidelitySpec, size: int, *, s
                             num_threads=num_threads)
 
 
-__all__ = ["dataset_batch", "paired_data", "subsample"]
+__all__ = ["RoundBuffers", "dataset_batch", "paired_data", "round_seed", "subsample"]
