@@ -7,8 +7,8 @@ device multiplies bf16 fast, bf16), each timed in turn so that a busy spell of t
 machine hits every system. Printed: the per-update and per-member times, the L = 5
 update over one d3rlpy update (target: <= 1.5), and the FLOP rate of our
 update as a fraction of the run's ``torch.mm`` 2048 x 2048 rate in the learner's matmul
-dtype (FLOPs: ``update_flops``). The test fails only on wrong results: non-finite losses,
-or a d3rlpy agent whose critic does not fit a fixed batch.
+dtype (FLOPs: ``mfhrl_fast.benchmarks.flops.update_flops``). The test fails only on wrong
+results: non-finite losses, or a d3rlpy agent whose critic does not fit a fixed batch.
 
     pytest bench/test_bench_cql.py -s          # measure, print the ratios
 """
@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from mfhrl_fast.benchmarks.batches import random_transitions
+from mfhrl_fast.benchmarks.flops import update_flops
 from mfhrl_fast.benchmarks.timing import best_time
 from mfhrl_fast.learners import CQLConfig, EnsembleCQL, bf16_is_fast
 from mfhrl_fast.learners.precision import compute_dtype
@@ -107,7 +108,7 @@ def test_cql_update_vs_d3rlpy(benchmark, report):
              f"  d3rlpy {d3rlpy.__version__}, one agent: {best['d3rlpy'] * 1e3:.1f} ms"]
     for m, p in keys:
         t = best[f"L{m}-{p}"]
-        flops = setup.ours[(m, p)].update_flops(BATCH)
+        flops = update_flops(setup.ours[(m, p)], BATCH)
         rate = 2 * MM**3 / best[f"mm-{p}"]
         lines.append(f"  EnsembleCQL L={m} {p}: {t * 1e3:.1f} ms "
                      f"({t / m * 1e3:.1f} ms per member), "

@@ -4,9 +4,9 @@ Shapes of H2O (the H2O paper's): 256-256 MLPs, 128 real + 128 simulated transiti
 member, 10 next-state samples for the gap, L = 5 members. Targets: the
 ensemble update >= 1.3x five sequential single-member updates of the same math,
 and its achieved FLOP/s >= 60% of a float32 torch.mm 2048 x 2048 on the same
-machine. FLOPs are counted analytically (``update_flops``: 2*in*out*rows per
-linear forward, x3 with weight gradients, x2 through detached critics, x1 without
-gradients). Targets are printed, not asserted; the tests fail only on wrong results.
+machine. FLOPs are counted analytically (``mfhrl_fast.benchmarks.flops.update_flops``:
+2*in*out*rows per linear forward, x3 with weight gradients, x2 through detached critics,
+x1 without gradients). Targets are printed, not asserted; the tests fail only on wrong results.
 
     pytest bench/test_bench_learn.py                  # measure, print the ratios
     pytest bench/test_bench_learn.py --benchmark-disable   # correctness only
@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from mfhrl_fast.benchmarks.batches import random_transitions
+from mfhrl_fast.benchmarks.flops import update_flops
 from mfhrl_fast.benchmarks.timing import best_time
 from mfhrl_fast.learners import EnsembleH2O, FidelityDiscriminators
 
@@ -41,7 +42,7 @@ class Setup:
         self.real, self.sim = batch(1), batch(2)
         self.rows = [({k: v[m:m + 1] for k, v in self.real.items()},
                       {k: v[m:m + 1] for k, v in self.sim.items()}) for m in range(MEMBERS)]
-        self.flops = self.ensemble.update_flops((REAL, SIM))
+        self.flops = update_flops(self.ensemble, (REAL, SIM))
         a, b = torch.randn(MM, MM), torch.randn(MM, MM)
         self.matmul = lambda: torch.mm(a, b)
 

@@ -238,15 +238,6 @@ class EnsembleLearner(LearnerStateMixin):
     def _before_step(self) -> None:
         """Hook run before every Adam step (learning-rate schedules); nothing by default."""
 
-    def _sac_flops(self, n_pi: int, n_next: int, n_critic: int) -> int:
-        """Analytic FLOPs of the SAC part of an update: 2*in*out*rows per linear forward;
-        x3 for forward + backward with weight gradients (actor; critics on ``n_critic`` rows),
-        x2 for the actor loss's pass through detached critics (input gradients only), x1 for
-        the no-gradient target (actor and target critics on ``n_next`` rows)."""
-        actor, critic = self.nets["actor"], self.nets["critic"]
-        return (3 * actor.flops(n_pi) + 2 * critic.flops(n_pi)
-                + actor.flops(n_next) + critic.flops(n_next) + 3 * critic.flops(n_critic))
-
     @torch.no_grad()
     def _average_actor(self) -> None:
         averaged = list(self.nets["actor_avg"].parameters())

@@ -58,13 +58,6 @@ class EnsembleCQL(EnsembleLearner):
             extra, metrics = lagrange.sum(), metrics | m
         return loss, extra, metrics
 
-    def update_flops(self, batch_size: int) -> int:
-        """Analytic FLOPs of one ``train_step``: SAC's plus the critic on 3n sampled actions."""
-        critic = self.nets["critic"]
-        n_rows = batch_size * (1 + 3 * self.config.n_actions)
-        return self._sac_flops(batch_size, batch_size, batch_size) + 3 * critic.flops(
-            n_rows - batch_size)
-
 
 def sampled_action_q(learner: EnsembleLearner, obs: torch.Tensor, action: torch.Tensor,
                      policy: dict[str, torch.Tensor], z: torch.Tensor

@@ -226,11 +226,6 @@ class FidelityDiscriminators:
             u[sel] = losses.dynamics_gap(losses.log_dynamics_ratio(sa[:, None], sas_n), gap_clip)
         return losses.dynamics_ratio(log_w, ratio_clip).view(lead), u.view(lead)
 
-    def flops(self, rows: int, samples: int) -> int:
-        """Forward FLOPs of ``ratio_and_gap`` over ``rows`` transitions with ``samples`` s'."""
-        pair = self.nets[str(self.fidelity_ids[0])]
-        return pair["sa"].flops(rows) + pair["sas"].flops(rows * (1 + samples))
-
     def state_dict(self) -> dict[str, Any]:
         """A snapshot (copies) of weights, statistics, Adam states, generator and counters."""
         return copy.deepcopy({

@@ -103,14 +103,6 @@ class EnsembleH2O(EnsembleLearner):
             for group, base in zip(groups, self._base_lrs[:2], strict=True):
                 group["lr"] = base * scale
 
-    def update_flops(self, batch_size: tuple[int, int]) -> int:
-        """Analytic FLOPs of one ``train_step`` with (real, sim) transitions per member:
-        SAC's over real + sim, and the discriminators' forward passes for w and u."""
-        n_real, n_sim = batch_size
-        n = n_real + n_sim
-        disc = self.discriminators.flops(n_sim * self.num_members, self.config.n_next_samples)
-        return self._sac_flops(n, n, n) + disc
-
     def _extra_state(self) -> dict[str, Any]:
         return {"discriminators": self.discriminators.state_dict()}
 

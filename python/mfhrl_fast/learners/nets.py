@@ -107,10 +107,6 @@ class EnsembleMLP(nn.Module):
             x = self.output_bound * x.tanh_()
         return x
 
-    def flops(self, rows: int) -> int:
-        """Multiply-add FLOPs of one forward over ``rows`` rows per member: 2*in*out*rows."""
-        return sum(2 * w.shape[1] * w.shape[2] * rows * w.shape[0] for w in self.weights)
-
 
 def twin_input(x: torch.Tensor) -> torch.Tensor:
     """(L, N, d) -> (2L, N, d): each member's rows for both of its twin critic heads."""

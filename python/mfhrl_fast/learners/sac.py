@@ -17,7 +17,3 @@ class EnsembleSAC(EnsembleLearner):
 
     config_class = SACConfig
 
-    def update_flops(self, batch_size: int) -> int:
-        """Analytic FLOPs of one ``train_step`` with ``batch_size`` transitions per member."""
-        return self._sac_flops(batch_size, batch_size, batch_size)
-
