@@ -2,7 +2,7 @@
 // (the engine's information module). Usable without Python.
 //
 // Every function here trusts its inputs (see "Preconditions"); the Python
-// bindings (cpp/bind_info.cc) validate before calling. Large inputs are split
+// bindings (cpp/bind/info.cc) validate before calling. Large inputs are split
 // over the rows of `pool` (nullptr: the calling thread only). Each row is
 // computed by the same code whatever the split and whatever SIMD clone the CPU
 // selects, so results are bitwise independent of the thread count and the CPU.

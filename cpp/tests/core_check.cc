@@ -5,17 +5,22 @@
 //
 // Steps a 3-fidelity pool on 3 threads with its transitions written into a replay ring
 // (the fused path), samples the ring on 2 threads (member rows too), saves and reloads
-// it, provokes a bad configuration and a bad XML, and runs the estimators through the
-// shared thread pool. Prints "ok" and returns 0 when every check holds.
+// it, provokes a bad configuration and a bad XML, runs the estimators through the
+// shared thread pool and leases the shared pools of core/thread_pool_registry.h
+// from several threads. Prints "ok" and returns 0 when every check holds.
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/replay_ring.h"
+#include "core/thread_pool.h"
+#include "core/thread_pool_registry.h"
 #include "sim/sim_pool.h"
 #include "sim/step_buffers.h"
 
@@ -122,6 +127,40 @@ void Errors(const std::string& xml) {
   Check(Throws([&] { mfhrl::ReplayRing ring(rc); }), "too many members throws");
 }
 
+// The shared pools: one per thread count, kept across leases, one lease at a
+// time (a busy pool leases nothing), and sound when leased from many threads.
+void SharedPools() {
+  Check(mfhrl::PoolLease(1).get() == nullptr, "one thread leases no pool");
+  mfhrl::ThreadPool* first = nullptr;
+  {
+    mfhrl::PoolLease lease(3);
+    first = lease.get();
+    Check(first != nullptr && first->num_threads() == 3, "a pool of 3 threads");
+    mfhrl::ThreadPool* other = first;
+    std::thread([&other] { other = mfhrl::PoolLease(3).get(); }).join();
+    Check(other == nullptr, "a busy pool leases nothing");
+    Check(mfhrl::PoolLease(2).get() != first, "another count, another pool");
+  }
+  Check(mfhrl::PoolLease(3).get() == first, "the pool is kept");
+  std::atomic<int64_t> total{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&total] {
+      for (int k = 0; k < 50; ++k) {
+        mfhrl::PoolLease lease(2);
+        const auto body = [&total](int64_t begin, int64_t end) { total += end - begin; };
+        if (lease.get()) {
+          lease.get()->ParallelFor(100, body);
+        } else {
+          body(0, 100);  // busy: the calling thread does the work
+        }
+      }
+    });
+  }
+  for (std::thread& c : callers) c.join();
+  Check(total == 4 * 50 * 100, "every item done once, pooled or not");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,6 +171,7 @@ int main(int argc, char** argv) {
   try {
     PoolAndRing(argv[1]);
     Errors(argv[1]);
+    SharedPools();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -137,7 +137,7 @@ class ReplayRing:
     def save(self, path: str) -> None: ...
     @staticmethod
     def load(path: str, *, num_threads: int = 1) -> ReplayRing: ...
-# --- submodule _core.info (cpp/bind_info.cc), typed as a namespace class -----
+# --- submodule _core.info (cpp/bind/info.cc), typed as a namespace class -----
 
 from collections.abc import Sequence as _Sequence  # noqa: E402
 

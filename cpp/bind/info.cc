@@ -10,27 +10,21 @@
 // C-contiguous are read in place; other real dtypes are converted. The GIL is
 // released around every loop over the data.
 //
-// This file: the thread pools, entropy and mutual information, and the
-// submodule itself. The argument checks are in bind_info_checks.cc (declared
-// in bind_info.h), the eq. 7-9 functions in bind_info_igm.cc.
-#include <unistd.h>
-
+// This file: entropy and mutual information, and the submodule itself. The
+// argument checks are in checks.h / checks.cc, the eq. 7-9 functions in
+// info_igm.cc; the shared thread pools come from core/thread_pool_registry.h.
 #include <pybind11/stl.h>
 
 #include <cmath>
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
 
-#include "bind_info.h"
-#include "bind_util.h"
+#include "bind/checks.h"
+#include "bind/module.h"
 #include "core/thread_pool.h"
+#include "core/thread_pool_registry.h"
 #include "estimators/entropy.h"
 #include "estimators/mutual_information.h"
-
-namespace py = pybind11;
 
 namespace mfhrl {
 namespace bind {
@@ -40,52 +34,6 @@ using info::EntropyEstimator;
 
 using I32 = CArray<int32_t>;
 using I64 = CArray<int64_t>;
-
-// ---------------------------------------------------------------------------
-// Thread pools. One pool per thread count, created on first use and kept for
-// the life of the process (never destroyed, so no worker is joined during
-// interpreter shutdown). A pool serves one call at a time: a call that finds
-// it busy (another Python thread in a GIL-free section) runs on its own thread
-// instead, which gives the same results by design. A pool inherited through
-// fork() has no workers in the child, so a child process makes its own.
-struct PoolSlot {
-  std::mutex busy;
-  std::unique_ptr<ThreadPool> pool;
-  pid_t owner = 0;
-};
-
-class PoolLease {
- public:
-  explicit PoolLease(int num_threads) {
-    if (num_threads <= 1) return;
-    static std::mutex registry_mutex;
-    static auto* registry = new std::map<int, std::unique_ptr<PoolSlot>>();
-    PoolSlot* slot = nullptr;
-    {
-      std::unique_lock<std::mutex> guard(registry_mutex, std::try_to_lock);
-      if (!guard.owns_lock()) return;
-      std::unique_ptr<PoolSlot>& s = (*registry)[num_threads];
-      if (!s) s = std::make_unique<PoolSlot>();
-      slot = s.get();
-    }
-    lock_ = std::unique_lock<std::mutex>(slot->busy, std::try_to_lock);
-    if (!lock_.owns_lock()) return;
-    const pid_t pid = getpid();
-    if (slot->pool && slot->owner != pid) {
-      (void)slot->pool.release();  // the parent's pool: its threads do not exist here
-    }
-    if (!slot->pool) {
-      slot->pool = std::make_unique<ThreadPool>(num_threads);
-      slot->owner = pid;
-    }
-    pool_ = slot->pool.get();
-  }
-  ThreadPool* get() const { return pool_; }
-
- private:
-  std::unique_lock<std::mutex> lock_;
-  ThreadPool* pool_ = nullptr;
-};
 
 std::string RowCol(int64_t flat, int64_t m) {
   return "[" + std::to_string(flat / m) + ", " + std::to_string(flat % m) + "]";
@@ -250,27 +198,27 @@ double MutualInformationPy(const py::object& x_obj, const py::object& y_obj,
 }
 
 }  // namespace
-}  // namespace bind
 
 void BindInfo(py::module_& m) {
   py::module_ info = m.def_submodule(
       "info",
       "Information module: entropies, mutual information, "
       "the Gibbs posterior update (eq. 7), information gain and the fidelity choice (eqs. 8-9).");
-  info.def("entropy", &bind::Entropy, py::arg("p"), py::kw_only(), py::arg("base") = py::none(),
+  info.def("entropy", &Entropy, py::arg("p"), py::kw_only(), py::arg("base") = py::none(),
            py::arg("num_threads") = py::none(),
            "Entropy of each row of a 2-D (rows, m) array of non-negative weights, normalised "
            "by the row sum (as scipy.stats.entropy). Returns (rows,) float64, nats unless base.");
-  info.def("entropy_counts", &bind::EntropyCounts, py::arg("counts"), py::kw_only(),
+  info.def("entropy_counts", &EntropyCounts, py::arg("counts"), py::kw_only(),
            py::arg("estimator") = "plugin", py::arg("base") = py::none(),
            py::arg("num_threads") = py::none(),
            "Entropy of each row of a 2-D (rows, m) count array; estimator 'plugin' or "
            "'miller_madow' (plug-in + (m_nonzero - 1) / (2 N)).");
-  info.def("mutual_information", &bind::MutualInformationPy, py::arg("x"), py::arg("y"),
+  info.def("mutual_information", &MutualInformationPy, py::arg("x"), py::arg("y"),
            py::kw_only(), py::arg("estimator") = "plugin", py::arg("base") = py::none(),
            py::arg("num_threads") = py::none(),
            "Mutual information of paired non-negative integer labels (1-D int arrays).");
-  bind::BindInfoIgm(info);
+  BindInfoIgm(info);
 }
 
+}  // namespace bind
 }  // namespace mfhrl

@@ -5,23 +5,18 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "bind_util.h"
+#include "bind/checks.h"
+#include "bind/gil.h"
+#include "bind/module.h"
 #include "core/replay_ring.h"
 
-namespace py = pybind11;
-using mfhrl::ReplayConfig;
-using mfhrl::ReplayRing;
-using mfhrl::bind::CArray;
-using mfhrl::bind::CheckFinite;
-using mfhrl::bind::CheckShape;
-using mfhrl::bind::Numeric;
-using mfhrl::bind::ReleaseAndLock;
-
 namespace mfhrl {
+namespace bind {
 namespace {
 
 const char* const kFields[] = {"obs",       "action",    "reward",   "next_obs",
@@ -160,7 +155,6 @@ py::dict Sample(PyReplayRing& self, int64_t n, const py::object& fidelities, con
   return out.is_none() ? batch.AsDict() : out.cast<py::dict>();
 }
 
-// Packs (n, L) booleans, or takes (n,) uint64 bit masks.
 // Packs (n, L) booleans, or takes (n,) uint64 bit masks.
 std::vector<uint64_t> PackMasks(const py::object& mask, int64_t n, int members) {
   std::vector<uint64_t> packed(n, 0);
@@ -315,4 +309,5 @@ void BindReplayRing(py::module_& m) {
            }, py::arg("path"), py::kw_only(), py::arg("num_threads") = 1);
 }
 
+}  // namespace bind
 }  // namespace mfhrl

@@ -1,6 +1,6 @@
 // Bindings of the MF-HRL-IGM fidelity controller (MF-HRL-IGM eqs. 7-9): the
 // functions posterior_update, information_gain and choose_fidelity of the
-// submodule mfhrl_fast._core.info. Validation as in bind_info.cc. The inputs
+// submodule mfhrl_fast._core.info. Validation as in info.cc. The inputs
 // are tiny, so everything runs with the GIL held.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "bind_info.h"
-#include "bind_util.h"
+#include "bind/checks.h"
+#include "bind/module.h"
 #include "estimators/fidelity_choice.h"
 
 namespace mfhrl {

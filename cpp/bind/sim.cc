@@ -8,20 +8,15 @@
 
 #include <mujoco/mujoco.h>
 
-#include "bind_util.h"
+#include "bind/checks.h"
+#include "bind/gil.h"
+#include "bind/module.h"
+#include "core/replay_ring.h"
 #include "sim/fidelity.h"
 #include "sim/sim_pool.h"
 
-namespace py = pybind11;
-using mfhrl::FidelitySpec;
-using mfhrl::ObsType;
-using mfhrl::PoolConfig;
-using mfhrl::SimPool;
-using mfhrl::bind::CArray;
-using mfhrl::bind::CheckFinite;
-using mfhrl::bind::CheckShape;
-using mfhrl::bind::ReleaseAndLock;
-
+namespace mfhrl {
+namespace bind {
 namespace {
 
 // The pool plus the observation dtype it hands back.
@@ -48,10 +43,9 @@ ObsType ParseObsDtype(const py::object& dtype) {
 py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object& replay,
                const py::object& raw_hold) {
   SimPool& pool = *self.pool;
-  const auto actions = mfhrl::bind::Numeric<double>(raw_actions, "actions", "biuf");
-  const mfhrl::RingRef ref = replay.is_none() ? mfhrl::RingRef{nullptr, nullptr}
-                                              : mfhrl::AsReplayRing(replay);
-  mfhrl::ReplayRing* ring = ref.ring;
+  const auto actions = Numeric<double>(raw_actions, "actions", "biuf");
+  const RingRef ref = replay.is_none() ? RingRef{nullptr, nullptr} : AsReplayRing(replay);
+  ReplayRing* ring = ref.ring;
   if (ring && (ring->config().obs_dim != pool.obs_dim() || ring->config().act_dim != pool.act_dim())) {
     throw py::value_error("replay has obs_dim " + std::to_string(ring->config().obs_dim) +
                           " and act_dim " + std::to_string(ring->config().act_dim) +
@@ -63,7 +57,7 @@ py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object&
   CheckFinite(actions, "actions", pool.act_dim());
   CArray<bool> hold;
   if (!raw_hold.is_none()) {
-    hold = mfhrl::bind::Numeric<bool>(raw_hold, "hold", "b");
+    hold = Numeric<bool>(raw_hold, "hold", "b");
     CheckShape(hold, "hold", {n});
   }
   const bool* hold_data = raw_hold.is_none() ? nullptr : hold.data();
@@ -71,7 +65,7 @@ py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object&
   py::array_t<double> reward(n), episode_return(n);
   py::array_t<bool> terminated(n), truncated(n), unstable(n);
   py::array_t<int32_t> episode_length(n);
-  mfhrl::StepOutputs out;
+  StepOutputs out;
   out.obs = obs.mutable_data();
   out.final_obs = final_obs.mutable_data();
   out.reward = reward.mutable_data();
@@ -99,8 +93,6 @@ py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object&
 
 }  // namespace
 
-namespace mfhrl {
-
 void BindFidelitySpec(py::module_& m) {
   py::class_<FidelitySpec>(m, "FidelitySpec")
       .def(py::init([](std::string name, double gravity_scale, double friction_scale,
@@ -123,8 +115,8 @@ void BindFidelitySpec(py::module_& m) {
       .def_readonly("frame_skip", &FidelitySpec::frame_skip)
       .def_readonly("solver_iterations", &FidelitySpec::solver_iterations)
       .def_readonly("ls_iterations", &FidelitySpec::ls_iterations);
-  m.def("paper_ladder", &mfhrl::PaperLadder);
-  m.def("h2o_presets", &mfhrl::H2OPresets);
+  m.def("paper_ladder", &PaperLadder);
+  m.def("h2o_presets", &H2OPresets);
 }
 
 void BindSimPool(py::module_& m) {
@@ -213,4 +205,5 @@ void BindSimPool(py::module_& m) {
       });
 }
 
+}  // namespace bind
 }  // namespace mfhrl

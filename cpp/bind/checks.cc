@@ -1,5 +1,4 @@
-// Argument conversions and checks of the information module's bindings,
-// declared in bind_info.h.
+// Argument conversions and checks of the binding layer, declared in checks.h.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -8,7 +7,7 @@
 #include <string>
 #include <thread>
 
-#include "bind_info.h"
+#include "bind/checks.h"
 #include "estimators/entropy.h"
 
 namespace mfhrl {
@@ -57,12 +56,12 @@ int ResolveThreads(const py::object& num_threads) {
 
 std::string DtypeName(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
-std::string ShapeString(const py::array& a) {
+std::string ShapeString(const py::ssize_t* dims, py::ssize_t ndim, bool tuple_comma) {
   std::string s = "(";
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
-    s += (i ? ", " : "") + std::to_string(a.shape(i));
+  for (py::ssize_t i = 0; i < ndim; ++i) {
+    s += (i ? ", " : "") + std::to_string(dims[i]);
   }
-  return s + (a.ndim() == 1 ? ",)" : ")");
+  return s + (tuple_comma && ndim == 1 ? ",)" : ")");
 }
 
 py::array AsArray(const py::handle& obj, const std::string& name) {
@@ -71,7 +70,6 @@ py::array AsArray(const py::handle& obj, const std::string& name) {
   return a;
 }
 
-// A C-contiguous float64 array: the input itself when it already is one.
 F64 AsFloat64(const py::handle& obj, const std::string& name) {
   py::array a = AsArray(obj, name);
   if (!IsRealKind(a.dtype().kind())) {
@@ -112,15 +110,11 @@ double FiniteScalar(const py::object& v, const std::string& name) {
   return x;
 }
 
-// Raises if any entry of the contiguous float64 array is NaN or infinite.
 void CheckAllFinite(const F64& a, const std::string& name) {
-  const double* x = a.data();
-  for (py::ssize_t i = 0; i < a.size(); ++i) {
-    if (!std::isfinite(x[i])) {
-      throw py::value_error(name + " must be finite; entry " + std::to_string(i) + " is " +
-                            std::to_string(x[i]));
-    }
-  }
+  const py::ssize_t i = FirstNonFinite(a.data(), a.size());
+  if (i < 0) return;
+  throw py::value_error(name + " must be finite; entry " + std::to_string(i) + " is " +
+                        std::to_string(a.data()[i]));
 }
 
 }  // namespace bind
