@@ -15,7 +15,6 @@ Units: seconds per call; one call = one MI of n = 1e6 pairs, or the entropies of
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import scipy.stats
