@@ -17,7 +17,6 @@ from mfhrl_fast.learners import (
     H2OConfig,
     SACConfig,
 )
-from mfhrl_fast.learners.seeding import draw_normal
 
 OBS, ACT = 17, 6
 DEVICE = os.environ.get("MFHRL_TEST_DEVICE", "cpu")
@@ -90,10 +89,8 @@ def batches_for(kind: str, members: int | None, size: int, seed: int) -> tuple[d
 def losses_and_grads(learner, *batches) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """What train_step computes before its optimizer step: (total loss, per-member critic loss,
     gradients by parameter name). Consumes the training streams as train_step does."""
-    gens = learner.generators["train"]
-    data = learner._prepare(batches, gens)
-    noise = draw_normal(gens, learner._noise_shapes(data), learner.device)
-    total, critic, _ = learner._compute_losses(data, noise)
+    out = learner.compute_loss(*batches)
+    total, critic = out.total, out.critic
     learner.optimizer.zero_grad(set_to_none=True)
     total.backward()
     grads = {n: p.grad.detach().clone() for n, p in learner.nets.named_parameters()

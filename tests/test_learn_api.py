@@ -180,3 +180,25 @@ def test_h2o_bad_inputs():
         EnsembleH2O(OBS, ACT, object(), device="cpu")
     with pytest.raises(ValueError, match="obs_dim"):
         EnsembleH2O(OBS + 1, ACT, disc, device="cpu")
+
+
+@pytest.mark.parametrize("kind", ["sac", "cql", "h2o"])
+def test_compute_loss_is_the_update_without_its_step(kind):
+    """compute_loss returns typed inputs and outputs; backward + Adam step on its total
+    reproduces train_step exactly (same random streams, same weights after)."""
+    from mfhrl_fast.learners.loss_types import LossBatch, LossOutput
+
+    a, b = make_learner(kind, 2), make_learner(kind, 2)
+    batches = batches_for(kind, 2, 16, seed=5)
+    out = b.compute_loss(*batches)
+    assert isinstance(out, LossOutput) and isinstance(out.batch, LossBatch)
+    assert out.total.ndim == 0 and out.total.requires_grad and out.critic.shape == (2,)
+    assert not out.critic.requires_grad and "pi" in out.noise
+    assert (out.batch.ratio is not None) == (kind == "h2o")
+    b.optimizer.zero_grad(set_to_none=True)
+    out.total.backward()
+    b.optimizer.step()
+    a.train_step(*batches)
+    for (name, p), q in zip(a.nets.named_parameters(), b.nets.parameters(), strict=True):
+        if name.startswith(("actor.", "critic.")):
+            torch.testing.assert_close(p, q, rtol=0, atol=0, msg=name)

@@ -13,8 +13,6 @@ import pytest
 import torch
 from torch.distributions import Normal
 
-from mfhrl_fast.learners.seeding import draw_normal
-
 from learn_support import ACT, OBS, make_discriminators, make_learner, random_batch
 
 
@@ -56,12 +54,9 @@ def bellman_targets(learner, batch, noise_next):
 
 
 def learner_terms(learner, *batches):
-    gens = learner.generators["train"]
-    states = [g.get_state() for g in gens]
-    data = learner._prepare(batches, gens)
-    noise = draw_normal(gens, learner._noise_shapes(data), learner.device)
-    _, critic, _ = learner._compute_losses(data, noise)
-    return critic, noise, data, states
+    states = [g.get_state() for g in learner.generators["train"]]
+    out = learner.compute_loss(*batches)
+    return out.critic, out.noise, out.batch, states
 
 
 def test_cql_critic_loss_in_the_learner():
@@ -111,8 +106,8 @@ def test_h2o_critic_loss_in_the_learner():
     w = ratio_real_sim(s2).clamp(1e-5, 1.0)
     u = torch.stack([torch.log(1 / ratio_real_sim(s2 + sigma * z[:, j]))
                      for j in range(c.n_next_samples)], 1).mean(1).clamp(1e-45, 10.0)
-    torch.testing.assert_close(data["ratio"][0], w, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(data["gap"][0], u, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(data.ratio[0], w, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(data.gap[0], u, rtol=1e-4, atol=1e-6)
     omega = u / u.sum()
     # Bellman targets: the real rows then the sim rows, one noise draw over both
     both = {k: torch.cat([torch.as_tensor(real[k]), torch.as_tensor(sim[k])], 1)
@@ -150,7 +145,7 @@ def test_h2o_retained_conservative_term_in_the_learner(states):
                           torch.as_tensor(sim["next_obs"][0])])[:rows]
     row_weight = torch.ones(rows)
     if states == "all-w":
-        row_weight[2:] = data["ratio"][0]
+        row_weight[2:] = data.ratio[0]
     n, z = 3, noise["cql"][0]
     uniform = 2 * (0.5 * (1 + torch.erf(z[:, :n] / math.sqrt(2)))) - 1
     mean, log_std = policy(ours, obs)

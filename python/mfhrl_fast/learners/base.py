@@ -11,7 +11,7 @@ single-member learners with the same member seeds compute.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from torch import nn
 from . import losses
 from .batch import member_batch, metrics_to_floats
 from .config import SACConfig
+from .loss_types import CriticLoss, LossBatch, LossOutput, Metrics
 from .nets import EnsembleMLP, tanh_gaussian, twin_input
 from .precision import compute_dtype, resolve_precision
 from .seeding import draw_normal, member_generators
@@ -161,32 +162,31 @@ class EnsembleLearner(LearnerStateMixin):
         return q.view(2, self.num_members, -1)
 
     # ----------------------------------------------------------------- losses
-    def _noise_shapes(self, data: Mapping[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
-        n_pi, n_next = data["pi_obs"].shape[1], data["next_obs"].shape[1]
+    def _noise_shapes(self, data: LossBatch) -> dict[str, tuple[int, ...]]:
+        n_pi, n_next = data.pi_obs.shape[1], data.next_obs.shape[1]
         return {"pi": (n_pi, self.act_dim), "next": (n_next, self.act_dim)}
 
-    def _prepare(self, batches: tuple[Any, ...],
-                 gens: list[torch.Generator]) -> dict[str, torch.Tensor]:
-        """Tensors of the loss from ``train_step``'s arguments (subclasses: several batches)."""
+    def _prepare(self, batches: tuple[Any, ...], gens: list[torch.Generator]) -> LossBatch:
+        """The loss's inputs from ``train_step``'s arguments (subclasses: several batches)."""
         if len(batches) != 1:
             raise TypeError(f"{type(self).__name__}.train_step takes one batch, got {len(batches)}")
         data = self._member_batch(batches[0], "batch")
-        data["pi_obs"] = data["obs"]
-        return data
+        return LossBatch(**data, pi_obs=data["obs"])
 
     def _member_batch(self, batch: Any, name: str) -> dict[str, torch.Tensor]:
         return member_batch(batch, members=self.num_members, obs_dim=self.obs_dim,
                             act_dim=self.act_dim, device=self.device, name=name)
 
-    def _compute_losses(self, data: dict[str, torch.Tensor], noise: dict[str, torch.Tensor]):
+    def _compute_losses(self, data: LossBatch, noise: dict[str, torch.Tensor]
+                        ) -> tuple[torch.Tensor, torch.Tensor, Metrics]:
         """SAC's actor, temperature and Bellman target, plus the subclass's critic loss.
 
         Returns (total loss to back-propagate, per-member critic loss (L,), metrics).
         """
         c = self.config
-        mean, log_std = self._policy(data["pi_obs"])
+        mean, log_std = self._policy(data.pi_obs)
         action_pi, log_pi = tanh_gaussian(mean, log_std, noise["pi"])
-        q_pi = self._q("critic", data["pi_obs"], action_pi, detach_weights=True)
+        q_pi = self._q("critic", data.pi_obs, action_pi, detach_weights=True)
         alpha = self.nets.log_alpha.exp()
         actor_loss, metrics = losses.sac_actor_loss(q_pi, log_pi, alpha.detach())
         total = actor_loss.sum()
@@ -195,37 +195,49 @@ class EnsembleLearner(LearnerStateMixin):
                 self.nets.log_alpha, log_pi, self.target_entropy)
             total, metrics = total + alpha_loss.sum(), metrics | m
         with torch.no_grad():
-            next_mean, next_log_std = self._policy(data["next_obs"])
+            next_mean, next_log_std = self._policy(data.next_obs)
             next_action, next_log_pi = tanh_gaussian(next_mean, next_log_std, noise["next"])
-            next_q = self._q("critic_target", data["next_obs"], next_action)
+            next_q = self._q("critic_target", data.next_obs, next_action)
             target = losses.bellman_target(
-                data["reward"], data["terminated"], next_q, next_log_pi, alpha,
+                data.reward, data.terminated, next_q, next_log_pi, alpha,
                 gamma=c.gamma, backup_entropy=c.backup_entropy)
         policy = {"mean": mean.detach(), "log_std": log_std.detach(),
                   "next_mean": next_mean, "next_log_std": next_log_std}
-        critic_loss, extra_total, m = self._critic_loss(data, noise, target, policy)
-        metrics = metrics | m
-        return total + critic_loss.sum() + extra_total, critic_loss.detach(), metrics
+        critic = self._critic_loss(data, noise, target, policy)
+        metrics = metrics | critic.metrics
+        total = total + critic.per_member.sum() + critic.extra
+        return total, critic.per_member.detach(), metrics
 
-    def _critic_loss(self, data, noise, target, policy):
-        """(per-member critic loss (L,), extra scalar loss, metrics); SAC's by default."""
-        q = self._q("critic", data["obs"], data["action"])
+    def _critic_loss(self, data: LossBatch, noise: dict[str, torch.Tensor],
+                     target: torch.Tensor, policy: dict[str, torch.Tensor]) -> CriticLoss:
+        """The critics' term given the Bellman target (L, N) and the actor's detached
+        Gaussian on ``obs`` and ``next_obs``; SAC's by default."""
+        q = self._q("critic", data.obs, data.action)
         loss, metrics = losses.sac_critic_loss(q, target)
-        return loss, 0.0, metrics
+        return CriticLoss(loss, 0.0, metrics)
 
     # ----------------------------------------------------------------- updates
+    def compute_loss(self, *batches: Any) -> LossOutput:
+        """What one update computes, without its optimizer step: the typed inputs, the
+        total loss (with its graph), each member's critic loss and the metrics. Draws
+        the update's noise from the training streams, as ``train_step`` does."""
+        gens = self.generators["train"]
+        data = self._prepare(batches, gens)
+        noise = draw_normal(gens, self._noise_shapes(data), self.device)
+        total, critic, metrics = self._losses(data, noise)
+        return LossOutput(total, critic, metrics, data, noise)
+
     def train_step(self, *batches: Any, as_float: bool = True) -> dict[str, Any]:
-        """One gradient step of every member on its row of the batch(es).
+        """One gradient step of every member on its row of the batch(es):
+        :meth:`compute_loss`, then one Adam step of all the networks.
 
         Returns the metrics as floats (``as_float``; one host sync), or as detached
         tensors (per-member (L,) or 0-d) to convert later with ``metrics_to_floats``.
         """
-        gens = self.generators["train"]
-        data = self._prepare(batches, gens)
-        noise = draw_normal(gens, self._noise_shapes(data), self.device)
-        total, _, metrics = self._losses(data, noise)
+        out = self.compute_loss(*batches)
+        metrics = out.metrics
         self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
+        out.total.backward()
         self._before_step()
         self.optimizer.step()
         self.num_updates += 1

@@ -11,6 +11,7 @@ from torch import nn
 from . import losses
 from .base import EnsembleLearner
 from .config import CQLConfig
+from .loss_types import CriticLoss, LossBatch
 from .nets import tanh_gaussian
 
 
@@ -39,14 +40,15 @@ class EnsembleCQL(EnsembleLearner):
             groups.append({"params": [self.nets.log_alpha_prime], "lr": self.config.critic_lr})
         return groups
 
-    def _noise_shapes(self, data):
+    def _noise_shapes(self, data: LossBatch) -> dict[str, tuple[int, ...]]:
         shapes = super()._noise_shapes(data)
-        shapes["cql"] = (data["obs"].shape[1], 3 * self.config.n_actions, self.act_dim)
+        shapes["cql"] = (data.obs.shape[1], 3 * self.config.n_actions, self.act_dim)
         return shapes
 
-    def _critic_loss(self, data, noise, target, policy):
+    def _critic_loss(self, data: LossBatch, noise: dict[str, torch.Tensor],
+                     target: torch.Tensor, policy: dict[str, torch.Tensor]) -> CriticLoss:
         c = self.config
-        q, log_mu = sampled_action_q(self, data["obs"], data["action"], policy, noise["cql"])
+        q, log_mu = sampled_action_q(self, data.obs, data.action, policy, noise["cql"])
         weight: Any = c.alpha_cql
         if c.lagrange:
             weight = c.alpha_cql * self.nets.log_alpha_prime.exp().clamp(0.0, 1e6).detach()
@@ -56,7 +58,7 @@ class EnsembleCQL(EnsembleLearner):
             lagrange, m = losses.cql_lagrange_loss(
                 self.nets.log_alpha_prime, metrics["cql_diff"], c.alpha_cql, c.target_action_gap)
             extra, metrics = lagrange.sum(), metrics | m
-        return loss, extra, metrics
+        return CriticLoss(loss, extra, metrics)
 
 
 def sampled_action_q(learner: EnsembleLearner, obs: torch.Tensor, action: torch.Tensor,

@@ -12,6 +12,7 @@ from .batch import TRANSITION_KEYS, host_fidelity
 from .config import H2OConfig
 from .cql import sampled_action_q
 from .discriminators import FidelityDiscriminators
+from .loss_types import CriticLoss, LossBatch
 from .seeding import draw_normal
 
 
@@ -42,8 +43,7 @@ class EnsembleH2O(EnsembleLearner):
             raise ValueError(f"the discriminators live on {discriminators.device}, "
                              f"the learner on {self.device}")
 
-    def _prepare(self, batches: tuple[Any, ...],
-                 gens: list[torch.Generator]) -> dict[str, torch.Tensor]:
+    def _prepare(self, batches: tuple[Any, ...], gens: list[torch.Generator]) -> LossBatch:
         if len(batches) != 2:
             raise TypeError(f"EnsembleH2O takes a real and a sim batch, got {len(batches)} batches")
         real = self._member_batch(batches[0], "real_batch")
@@ -56,44 +56,43 @@ class EnsembleH2O(EnsembleLearner):
             sim["obs"], sim["action"], sim["next_obs"], noise["s_prime"], fidelity,
             ratio_clip=c.ratio_clip, gap_clip=c.gap_clip, std_ratio=c.s_prime_std_ratio)
         data = {k: torch.cat([real[k], sim[k]], dim=1) for k in TRANSITION_KEYS}
-        data["pi_obs"] = data["obs"]
-        data["ratio"], data["gap"] = ratio, gap
-        data["log_omega"] = losses.gap_weights(gap)
-        return data
+        return LossBatch(**data, pi_obs=data["obs"], ratio=ratio, gap=gap,
+                         log_omega=losses.gap_weights(gap))
 
-    def _noise_shapes(self, data):
+    def _noise_shapes(self, data: LossBatch) -> dict[str, tuple[int, ...]]:
         shapes = super()._noise_shapes(data)
         if self.config.cql_weight > 0:
             shapes["cql"] = (self._cql_rows(data), 3 * self.config.cql_n_actions, self.act_dim)
         return shapes
 
-    def _critic_loss(self, data, noise, target, policy):
+    def _critic_loss(self, data: LossBatch, noise: dict[str, torch.Tensor],
+                     target: torch.Tensor, policy: dict[str, torch.Tensor]) -> CriticLoss:
         c = self.config
-        q = self._q("critic", data["obs"], data["action"])
-        n_real = q.shape[-1] - data["ratio"].shape[-1]
+        q = self._q("critic", data.obs, data.action)
+        n_real = q.shape[-1] - data.ratio.shape[-1]
         loss, metrics = losses.h2o_critic_loss(
             q[..., :n_real], target[..., :n_real], q[..., n_real:], target[..., n_real:],
-            data["ratio"], data["log_omega"], c.beta)
-        metrics |= {"ratio": data["ratio"].mean(-1), "gap": data["gap"].mean(-1),
-                    "omega_std": data["log_omega"].exp().std(-1)}
+            data.ratio, data.log_omega, c.beta)
+        metrics |= {"ratio": data.ratio.mean(-1), "gap": data.gap.mean(-1),
+                    "omega_std": data.log_omega.exp().std(-1)}
         if c.cql_weight > 0:
             rows = self._cql_rows(data)
             part = {k: v[:, :rows] for k, v in policy.items()}
-            q_c, log_mu = sampled_action_q(self, data["obs"][:, :rows],
-                                           data["action"][:, :rows], part, noise["cql"])
+            q_c, log_mu = sampled_action_q(self, data.obs[:, :rows], data.action[:, :rows],
+                                           part, noise["cql"])
             weight = None
             if c.cql_states == "all-w":  # simulated rows count as much as w trusts them
-                ratio = data["ratio"]
+                ratio = data.ratio
                 weight = torch.cat([ratio.new_ones(ratio.shape[0], n_real), ratio], dim=1)
             diff = losses.cql_penalty(q_c[..., 0], q_c[..., 1:], log_mu, weight)
             loss = loss + c.cql_weight * diff.sum(0)
             metrics |= {"critic": loss.detach(), "cql_diff": diff.detach().mean(0)}
-        return loss, 0.0, metrics
+        return CriticLoss(loss, 0.0, metrics)
 
-    def _cql_rows(self, data) -> int:
+    def _cql_rows(self, data: LossBatch) -> int:
         """Rows (real first, then simulated) under the retained CQL term."""
-        n_all = data["obs"].shape[1]
-        return n_all - data["ratio"].shape[1] if self.config.cql_states == "real" else n_all
+        n_all = data.obs.shape[1]
+        return n_all - data.ratio.shape[1] if self.config.cql_states == "real" else n_all
 
     def _before_step(self) -> None:
         warmup = self.config.lr_warmup_steps
