@@ -12,6 +12,7 @@
 #include "bind/gil.h"
 #include "bind/module.h"
 #include "core/replay_ring.h"
+#include "core/transition_sink.h"
 #include "sim/fidelity.h"
 #include "sim/sim_pool.h"
 
@@ -30,6 +31,21 @@ struct PySimPool {
     if (obs_type == ObsType::kFloat64) return py::array_t<double>(shape);
     return py::array_t<float>(shape);
   }
+};
+
+// The fused replay write: the pool hands each step's rows to the ring, under the
+// ring's lock (taken for the Add only, not for the whole step).
+class LockedRingSink final : public TransitionSink {
+ public:
+  LockedRingSink(ReplayRing* ring, std::mutex* mutex) : ring_(ring), mutex_(mutex) {}
+  void Add(const TransitionRows& rows) override {
+    std::lock_guard<std::mutex> lock(*mutex_);
+    ring_->Add(rows);
+  }
+
+ private:
+  ReplayRing* ring_;
+  std::mutex* mutex_;
 };
 
 ObsType ParseObsDtype(const py::object& dtype) {
@@ -76,12 +92,8 @@ py::tuple Step(PySimPool& self, const py::object& raw_actions, const py::object&
   out.episode_length = episode_length.mutable_data();
   {
     ReleaseAndLock guard(*self.mutex);
-    if (ring) {
-      std::lock_guard<std::mutex> ring_lock(*ref.mutex);
-      pool.Step(actions.data(), out, self.obs_type, ring, hold_data);
-    } else {
-      pool.Step(actions.data(), out, self.obs_type, nullptr, hold_data);
-    }
+    LockedRingSink sink(ring, ref.mutex);
+    pool.Step(actions.data(), out, self.obs_type, ring ? &sink : nullptr, hold_data);
   }
   py::dict info;
   info["final_obs"] = final_obs;
@@ -133,9 +145,11 @@ void BindSimPool(py::module_& m) {
              c.seed = seed;
              c.max_episode_steps = max_episode_steps;
              c.frame_skip = frame_skip;
-             c.reset_noise_scale = reset_noise_scale;
+             HalfCheetahConfig task;
+             task.reset_noise_scale = reset_noise_scale;
              const ObsType type = ParseObsDtype(obs_dtype);
-             return PySimPool{std::make_unique<SimPool>(std::move(c)), type, std::make_unique<std::mutex>()};
+             return PySimPool{std::make_unique<SimPool>(std::move(c), task), type,
+                              std::make_unique<std::mutex>()};
            }),
            py::kw_only(), py::arg("xml_path"), py::arg("fidelities"), py::arg("fidelity_ids"),
            py::arg("num_threads") = 1, py::arg("seed") = 0, py::arg("max_episode_steps") = 1000,

@@ -20,6 +20,7 @@
 #include "core/huge_buffer.h"
 #include "core/slot_queue.h"
 #include "core/thread_pool.h"
+#include "core/transition_sink.h"
 
 namespace mfhrl {
 
@@ -31,20 +32,6 @@ struct ReplayConfig {
   double mask_prob = 0.5;  // p of the i.i.d. Bernoulli(p) mask bits
   uint64_t seed = 0;
   int num_threads = 1;     // threads copying large samples (results do not depend on it)
-};
-
-// Rows of transitions, all arrays holding n rows. mask may be null: the ring
-// then draws it.
-struct TransitionRows {
-  int64_t n = 0;
-  const float* obs = nullptr;
-  const float* action = nullptr;
-  const float* reward = nullptr;
-  const float* next_obs = nullptr;
-  const float* terminated = nullptr;
-  const float* truncated = nullptr;
-  const uint8_t* fidelity = nullptr;
-  const uint64_t* mask = nullptr;
 };
 
 // Caller-owned destination of a sample of n rows; mask rows are num_members

@@ -1,6 +1,6 @@
-// Caller-side storage for SimPool::Reset/Step in C++ programs (the examples and the test
-// driver): one owned array per StepOutputs field, sized for a pool, and the StepOutputs
-// that point into them. Obs is double or float (ObsType kFloat64 or kFloat32).
+// Caller-side storage for a pool's Reset/Step (SimPool or any TaskPool) in C++ programs
+// (the examples and the test driver): one owned array per StepOutputs field, sized for
+// a pool, and the StepOutputs that point into them. Obs is double or float (ObsType kFloat64 or kFloat32).
 #ifndef MFHRL_SIM_STEP_BUFFERS_H_
 #define MFHRL_SIM_STEP_BUFFERS_H_
 
@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "sim/sim_pool.h"
+#include "sim/pool_config.h"
 
 namespace mfhrl {
 
@@ -20,7 +20,8 @@ struct StepBuffers {
   static constexpr ObsType kType =
       std::is_same_v<Obs, double> ? ObsType::kFloat64 : ObsType::kFloat32;
 
-  explicit StepBuffers(const SimPool& pool)
+  template <typename Pool>
+  explicit StepBuffers(const Pool& pool)
       : obs(pool.num_envs() * pool.obs_dim()),
         final_obs(obs.size()),
         reward(pool.num_envs()),

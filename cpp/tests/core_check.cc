@@ -21,6 +21,7 @@
 #include "core/replay_ring.h"
 #include "core/thread_pool.h"
 #include "core/thread_pool_registry.h"
+#include "core/transition_sink.h"
 #include "sim/sim_pool.h"
 #include "sim/step_buffers.h"
 
@@ -45,6 +46,16 @@ bool Throws(F&& f) {
   return false;
 }
 
+// The fused write of the C++ programs: the pool's rows go straight into the ring.
+class RingSink final : public mfhrl::TransitionSink {
+ public:
+  explicit RingSink(mfhrl::ReplayRing& ring) : ring_(ring) {}
+  void Add(const mfhrl::TransitionRows& rows) override { ring_.Add(rows); }
+
+ private:
+  mfhrl::ReplayRing& ring_;
+};
+
 void PoolAndRing(const std::string& xml) {
   mfhrl::PoolConfig config;
   config.xml_path = xml;
@@ -67,13 +78,14 @@ void PoolAndRing(const std::string& xml) {
   rc.num_members = 5;
   rc.num_threads = 2;
   mfhrl::ReplayRing ring(rc);
+  RingSink sink(ring);
 
   mfhrl::StepBuffers<float> b(pool);
   std::vector<double> actions(n * act);
   pool.Reset(b.obs.data(), b.kType);
   for (int t = 0; t < 100; ++t) {
     for (int i = 0; i < n * act; ++i) actions[i] = std::sin(0.3 * t + i);
-    pool.Step(actions.data(), b.out, b.kType, &ring);
+    pool.Step(actions.data(), b.out, b.kType, &sink);
   }
   Check(ring.total_added() == 100u * n, "every step stored");
   Check(ring.size() == rc.capacity, "the ring wrapped");
@@ -117,6 +129,11 @@ void Errors(const std::string& xml) {
   bad.fidelity_ids = {0};
   bad.frame_skip = 0;
   Check(Throws([&] { mfhrl::SimPool pool(bad); }), "a bad config throws");
+  mfhrl::PoolConfig good = bad;
+  good.frame_skip = 5;
+  mfhrl::HalfCheetahConfig noisy;
+  noisy.reset_noise_scale = -1.0;
+  Check(Throws([&] { mfhrl::SimPool pool(good, noisy); }), "a bad task config throws");
   mfhrl::PoolConfig missing;
   missing.xml_path = "/nonexistent/model.xml";
   missing.fidelities = {mfhrl::FidelitySpec{}};
