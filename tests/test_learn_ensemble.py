@@ -20,6 +20,7 @@ from learn_support import (
     make_learner,
     member_rows,
     params,
+    random_batch,
 )
 
 KINDS = ["sac", "cql", "cql-lagrange", "h2o"]
@@ -116,3 +117,33 @@ def test_one_optimizer_step_updates_every_member():
         changed = (after[name] != before[name]).reshape(after[name].shape[0], -1).any(1)
         assert changed.all(), name
     assert learner.num_updates == 1
+
+
+def test_critic_layer_norm_normalises_each_members_hidden_units():
+    """critic_layer_norm: every hidden layer's pre-activations have zero mean and unit
+    variance over the units (before the learned scale and shift), member by member; the
+    learner still trains and its state round-trips."""
+    learner = make_learner("sac", 2, critic_layer_norm=True)
+    net = learner.nets["critic"]
+    assert net.layer_norm and len(net.norm_scales) == len(net.weights) - 1
+    x = torch.randn(4, 7, 23)
+    with torch.no_grad():
+        h = torch.baddbmm(net.biases[0], x, net.weights[0])
+        normed = net._normalise(h, 0, None, False)
+    torch.testing.assert_close(normed.mean(-1), torch.zeros(4, 7), atol=1e-5, rtol=0)
+    torch.testing.assert_close(normed.var(-1, unbiased=False), torch.ones(4, 7), atol=1e-3,
+                               rtol=0)
+    with torch.no_grad():
+        net.weights[0][1].add_(1.0)  # member 1 changes; member 0's outputs must not
+    before = net(x).detach()
+    with torch.no_grad():
+        net.norm_scales[0][1].mul_(3.0)
+    after = net(x).detach()
+    torch.testing.assert_close(after[0], before[0], rtol=0, atol=0)
+    assert not torch.equal(after[1], before[1])
+    batch = random_batch(2, 16, 0)
+    first = learner.train_step(batch)
+    assert all(torch.isfinite(torch.tensor(v)) for v in first.values())
+    copy = make_learner("sac", 2, critic_layer_norm=True, seed=9)
+    copy.load_state_dict(learner.state_dict())
+    assert copy.train_step(batch) == learner.train_step(batch)

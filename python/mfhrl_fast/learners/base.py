@@ -104,8 +104,10 @@ class EnsembleLearner(LearnerStateMixin):
         c, L = self.config, self.num_members
         nets = nn.ModuleDict({
             "actor": EnsembleMLP(L, self.obs_dim, c.hidden_sizes, 2 * self.act_dim),
-            "critic": EnsembleMLP(2 * L, self.obs_dim + self.act_dim, c.hidden_sizes, 1),
-            "critic_target": EnsembleMLP(2 * L, self.obs_dim + self.act_dim, c.hidden_sizes, 1),
+            "critic": EnsembleMLP(2 * L, self.obs_dim + self.act_dim, c.hidden_sizes, 1,
+                                  layer_norm=c.critic_layer_norm),
+            "critic_target": EnsembleMLP(2 * L, self.obs_dim + self.act_dim, c.hidden_sizes, 1,
+                                         layer_norm=c.critic_layer_norm),
         })
         if c.policy_averaging > 0:
             nets["actor_avg"] = EnsembleMLP(L, self.obs_dim, c.hidden_sizes, 2 * self.act_dim)

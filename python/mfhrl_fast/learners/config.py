@@ -64,6 +64,9 @@ class SACConfig:
     backup_entropy: bool = False
     """Subtract alpha log pi(a'|s') in the Bellman target (off by default, as in
     docs/algorithm.md)."""
+    critic_layer_norm: bool = False
+    """LayerNorm (per member, with scale and shift) after every hidden layer of the critics,
+    as RLPD (Ball et al. 2023) uses against over-extrapolated values (ours: off)."""
     log_std_min: float = -20.0
     """Lower clamp of the actor's log std (CORL)."""
     log_std_max: float = 2.0

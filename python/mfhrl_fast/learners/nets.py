@@ -28,7 +28,7 @@ class EnsembleMLP(nn.Module):
 
     def __init__(
         self, members: int, in_dim: int, hidden: Sequence[int], out_dim: int, *,
-        output_bound: float = 0.0,
+        output_bound: float = 0.0, layer_norm: bool = False,
     ) -> None:
         super().__init__()
         if members < 1:
@@ -46,6 +46,14 @@ class EnsembleMLP(nn.Module):
         self.biases = nn.ParameterList(
             nn.Parameter(torch.zeros(members, 1, o)) for o in sizes[1:]
         )
+        self.layer_norm = layer_norm
+        """Normalise every hidden layer's pre-activations over its units (per member
+        scale ``norm_scales`` and shift ``norm_shifts``, starting at 1 and 0)."""
+        if layer_norm:
+            self.norm_scales = nn.ParameterList(
+                nn.Parameter(torch.ones(members, 1, h)) for h in hidden)
+            self.norm_shifts = nn.ParameterList(
+                nn.Parameter(torch.zeros(members, 1, h)) for h in hidden)
 
     @torch.no_grad()
     def init_member(
@@ -82,16 +90,30 @@ class EnsembleMLP(nn.Module):
             biases = [b.detach() for b in biases]
         last = len(weights) - 1
         if self.compute_dtype != torch.float32:
-            return self._forward_low(x, weights, biases)
+            return self._forward_low(x, weights, biases, members, detach_weights)
         for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
             # In place is safe under autograd: baddbmm's backward does not need its output.
             x = torch.baddbmm(b, x, w)
             if k < last:
-                x = x.relu_()
+                x = self._normalise(x, k, members, detach_weights).relu_()
         return self._bound(x)
 
+    def _normalise(self, x: torch.Tensor, k: int, members: slice | None,
+                   detach_weights: bool) -> torch.Tensor:
+        """Hidden layer k's LayerNorm (identity without ``layer_norm``)."""
+        if not self.layer_norm:
+            return x
+        scale, shift = self.norm_scales[k], self.norm_shifts[k]
+        if members is not None:
+            scale, shift = scale[members], shift[members]
+        if detach_weights:
+            scale, shift = scale.detach(), shift.detach()
+        x = nn.functional.layer_norm(x, x.shape[-1:])
+        return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
+
     def _forward_low(self, x: torch.Tensor, weights: list[torch.Tensor],
-                     biases: list[torch.Tensor]) -> torch.Tensor:
+                     biases: list[torch.Tensor], members: slice | None,
+                     detach_weights: bool) -> torch.Tensor:
         """The forward in ``compute_dtype``: input and weights cast down (autograd carries the
         gradients back to the float32 weights), the output cast back to float32."""
         dtype, last = self.compute_dtype, len(weights) - 1
@@ -99,7 +121,7 @@ class EnsembleMLP(nn.Module):
         for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
             x = torch.bmm(x, w.to(dtype)).add_(b.to(dtype))
             if k < last:
-                x = x.relu_()
+                x = self._normalise(x, k, members, detach_weights).relu_()
         return self._bound(x.float())
 
     def _bound(self, x: torch.Tensor) -> torch.Tensor:
