@@ -172,15 +172,18 @@ class Experiment:
         if n.disc_data == "paired":
             real_rows, sim_next = self.paired(level)
             rng = np.random.default_rng(round_seed(self.config.seed, self.budget.round, 7))
-        for _ in range(n.disc_steps):
-            if n.disc_data == "paired":
+
+            def draw() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
                 index = rng.integers(0, len(sim_next), n.disc_batch)
                 real = {k: v[index] for k, v in real_rows.items()}
-                sim = {"obs": real["obs"], "action": real["action"], "next_obs": sim_next[index]}
-            else:
-                real = self.real.sample(n.disc_batch, out=self._out["disc_real"])
-                sim = self.sim.sample(n.disc_batch, fidelities=[level],
-                                      out=self._out["disc_sim"])
+                return real, {**real, "next_obs": sim_next[index]}
+        else:
+            def draw() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                return (self.real.sample(n.disc_batch, out=self._out["disc_real"]),
+                        self.sim.sample(n.disc_batch, fidelities=[level],
+                                        out=self._out["disc_sim"]))
+        for _ in range(n.disc_steps):
+            real, sim = draw()
             metrics = self.learner.discriminators.train_step(level, real, sim, as_float=False)
             watch.observe(metrics)
         watch.check(f"round {self.budget.round}", self.learner.discriminators.nets)
