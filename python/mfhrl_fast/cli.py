@@ -78,6 +78,18 @@ def _add_igm(sub: argparse._SubParsersAction) -> None:
     add_commands(sub)
 
 
+def _add_hybrid(sub: argparse._SubParsersAction) -> None:
+    try:  # the reference methods need PyTorch
+        from .hybrid.cli import add_commands
+        from .igm.cli import guarded
+    except ImportError as e:
+        for name in ("hybrid", "hybrid-table"):
+            sub.add_parser(name, help="(needs PyTorch)").set_defaults(
+                func=_unavailable("mfhrl_fast.hybrid", e))
+        return
+    add_commands(sub, guarded)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mfhrl-fast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_collect(sub)
     _add_train_sac(sub)
     _add_igm(sub)
+    _add_hybrid(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -110,7 +110,7 @@ def missing_packages(args: argparse.Namespace) -> list[str]:
     return [name for name in needed if importlib.util.find_spec(name) is None]
 
 
-def _guarded(handler):
+def guarded(handler):
     """``handler`` with bad configs, files and folders reported in one line (exit 2), and
     missing optional packages reported before any work."""
     def run(args: argparse.Namespace) -> int:
@@ -139,7 +139,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=float, default=None, help="override the preset's budget")
     p.add_argument("--seed", type=int, default=None, help="override the preset's seed")
     _parallel_arguments(p, workers=2)
-    p.set_defaults(func=_guarded(_demo))
+    p.set_defaults(func=guarded(_demo))
 
     p = sub.add_parser("run", help="One MF-HRL-IGM (or baseline) run with logs, checkpoints "
                        "and --resume.")
@@ -153,7 +153,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="folder sharing offline-phase results between runs (default: --out)")
     p.add_argument("--no-tensorboard", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress display")
-    p.set_defaults(func=_guarded(_run))
+    p.set_defaults(func=guarded(_run))
 
     p = sub.add_parser("compare", help="Final return vs budget per strategy over seeds (the "
                        "paper's Fig. 2) as PNG and CSV.")
@@ -167,7 +167,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="mfhrl-compare")
     p.add_argument("--resume", action="store_true", help=_RESUME_SWEEP)
     _parallel_arguments(p, workers=2)
-    p.set_defaults(func=_guarded(_compare))
+    p.set_defaults(func=guarded(_compare))
 
     p = sub.add_parser("ablate", help="Online-loss variants from one offline phase per seed: "
                        "final and worst return relative to the offline start.")
@@ -179,4 +179,4 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=float, default=None, help="override the preset's budget")
     p.add_argument("--out", default="mfhrl-ablation")
     _parallel_arguments(p, workers=2)
-    p.set_defaults(func=_guarded(_ablate))
+    p.set_defaults(func=guarded(_ablate))
