@@ -88,6 +88,12 @@ def _add_hybrid(sub: argparse._SubParsersAction) -> None:
                 func=_unavailable("mfhrl_fast.hybrid", e))
         return
     add_commands(sub, guarded)
+    p = sub.add_parser("mfpg", help="Multi-fidelity policy gradients (MFPG) against "
+                       "high-fidelity-only REINFORCE over seeds.")
+    from .mfpg import cli as mfpg_cli
+
+    mfpg_cli.add_arguments(p)
+    p.set_defaults(func=guarded(mfpg_cli.run))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -170,10 +170,11 @@ class HybridConfig:
 def table_config(method: str = "h2o", **changes: Any) -> HybridConfig:
     """The reduced Table 1 (``mfhrl-fast hybrid-table``): what fits a 2-core CPU in 90
     minutes for 6 methods x 3 seeds. 64-64 networks (256-256 cost ~4x per step here, and
-    CQL's sampled actions ~6x), 25 epochs of H2O's 1000 steps + 1000 updates, 200
-    discriminator steps per epoch; the rest as H2O (all sizes ours)."""
+    CQL's sampled actions ~6x), 15 epochs of H2O's 1000 steps + 1000 updates (one CQL
+    epoch costs ~35 s here, a SAC one ~10 s), 200 discriminator steps per epoch; the rest
+    as H2O (all sizes ours)."""
     small = (64, 64)
-    sizes = {"epochs": 25, "disc_updates_per_epoch": 200,
+    sizes = {"epochs": 15, "disc_updates_per_epoch": 200,
              "cql": CQLConfig(hidden_sizes=small, alpha_init=0.2),
              "sac": SACConfig(hidden_sizes=small), "h2o": H2OConfig(hidden_sizes=small),
              "discriminator": DiscriminatorConfig(hidden_sizes=small), "torch_threads": 1}
