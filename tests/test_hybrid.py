@@ -9,14 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("torch")
+from mfhrl_fast.cli import main
+from mfhrl_fast.hybrid import METHODS, HybridConfig, HybridRun, run_hybrid
+from mfhrl_fast.hybrid.methods import step_batches
+from mfhrl_fast.igm.config import DatasetConfig, override
 
-from igm_support import tiny_dataset  # noqa: E402
-
-from mfhrl_fast.cli import main  # noqa: E402
-from mfhrl_fast.hybrid import METHODS, HybridConfig, HybridRun, run_hybrid  # noqa: E402
-from mfhrl_fast.hybrid.methods import step_batches  # noqa: E402
-from mfhrl_fast.igm.config import DatasetConfig, override  # noqa: E402
+from igm_support import tiny_dataset
 
 SMALL = {"hidden_sizes": [16, 16]}
 TINY = {"epochs": 2, "sim_steps_per_epoch": 40, "updates_per_epoch": 6,

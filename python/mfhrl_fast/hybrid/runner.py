@@ -28,10 +28,9 @@ from .._allocator import retain_freed_memory
 from ..data import OfflineDataset
 from ..fidelity import FidelitySpec
 from ..igm.checkpoint import (
-    check_same_config,
-    has_checkpoint,
     latest_checkpoint,
     load_state,
+    prepare_run_folder,
     save_checkpoint,
     save_torch_atomic,
     write_text_atomic,
@@ -249,16 +248,7 @@ def run_hybrid(config: HybridConfig, *, out_dir: str | os.PathLike[str] | None =
     c = config
     if c.torch_threads is not None:
         torch.set_num_threads(c.torch_threads)
-    folder = Path(out_dir) if out_dir is not None else None
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        if resume and (folder / "config.json").exists():
-            check_same_config(folder, c)
-        elif has_checkpoint(folder / "checkpoints"):
-            raise FileExistsError(f"{folder} already holds a run; resume it (resume=True, "
-                                  "--resume) or choose another folder")
-        else:
-            (folder / "config.json").write_text(json.dumps(c.to_dict(), indent=1, default=str))
+    folder = prepare_run_folder(out_dir, c, resume)
     dataset = dataset if dataset is not None else load_dataset(c.dataset)
     run = HybridRun(c, dataset)
     checkpoint = latest_checkpoint(folder / "checkpoints") if folder and resume else None

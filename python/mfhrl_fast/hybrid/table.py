@@ -39,7 +39,7 @@ def run_one(job: tuple[HybridConfig, str]) -> dict[str, Any]:
 
 def run_table(base: HybridConfig, *, methods: Sequence[str] = METHODS,
               seeds: Sequence[int] = (0, 1, 2), out_dir: str | Path = "mfhrl-table1",
-              parallel: ParallelConfig = ParallelConfig(),
+              parallel: ParallelConfig | None = None,
               log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Every (method, seed) of ``base``; returns the summary rows (also in the files)."""
     out = Path(out_dir)
@@ -59,6 +59,7 @@ def run_table(base: HybridConfig, *, methods: Sequence[str] = METHODS,
         log(f"{row['method']:>9} seed {row['seed']}: final {row['final_return']:8.1f}  "
             f"best {row['best_return']:8.1f}  ({time.perf_counter() - start:6.0f} s)")
 
+    parallel = parallel if parallel is not None else ParallelConfig()
     rows = parallel_map(run_one, jobs, parallel, on_result=show)
     if "h2o-cql" in methods:
         late = [(base.replace(method="h2o-cql", seed=s,

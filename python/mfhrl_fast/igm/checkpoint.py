@@ -177,3 +177,22 @@ def check_same_config(out_dir: Path, config: Any) -> None:
         diff = sorted(k for k in now if saved.get(k) != now[k])
         raise ValueError(f"{out_dir} holds a run of another config (differs in {diff}); "
                          "resume it with the same config or use a new out_dir")
+
+
+def prepare_run_folder(out_dir: str | os.PathLike[str] | None, config: Any,
+                       resume: bool) -> Path | None:
+    """The run folder (None without ``out_dir``), created; a fresh run writes its
+    ``config.json``, a resumed one must match it, and a folder already holding a run's
+    checkpoints is refused unless ``resume``."""
+    if out_dir is None:
+        return None
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    if resume and (folder / "config.json").exists():
+        check_same_config(folder, config)
+    elif has_checkpoint(folder / "checkpoints"):
+        raise FileExistsError(f"{folder} already holds a run; resume it (resume=True, "
+                              "--resume) or choose another folder")
+    else:
+        (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=1, default=str))
+    return folder

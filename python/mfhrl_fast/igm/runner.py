@@ -10,7 +10,6 @@ and discriminators' torch generators), so a resumed run equals an uninterrupted 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -30,10 +29,9 @@ from ..sim_pool import SimPool
 from .budget import BudgetController
 from .calibration import critic_calibration
 from .checkpoint import (
-    check_same_config,
-    has_checkpoint,
     latest_checkpoint,
     load_state,
+    prepare_run_folder,
     save_checkpoint,
 )
 from .config import RunConfig
@@ -335,17 +333,7 @@ def run(config: RunConfig, *, out_dir: str | os.PathLike[str] | None = None,
     retain_freed_memory()
     if config.torch_threads is not None:
         torch.set_num_threads(config.torch_threads)
-    folder = Path(out_dir) if out_dir is not None else None
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        if resume and (folder / "config.json").exists():
-            check_same_config(folder, config)
-        elif has_checkpoint(folder / "checkpoints"):
-            raise FileExistsError(f"{folder} already holds a run; resume it (resume=True, "
-                                  "--resume) or choose another folder")
-        else:
-            (folder / "config.json").write_text(
-                json.dumps(config.to_dict(), indent=1, default=str))
+    folder = prepare_run_folder(out_dir, config, resume)
     dataset = dataset if dataset is not None else load_dataset(config.dataset, progress=progress)
     if offline is None:
         offline = get_offline(config, dataset, progress=progress,

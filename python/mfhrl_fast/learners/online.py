@@ -6,7 +6,6 @@ all their actions at once (``act`` with one member id per environment).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..fidelity import FidelitySpec
+from ..jsonl import JsonLines
 from ..replay import ReplayRing
 from ..rollout import PoolStep, fresh_pool, rollout
 from ..sim_pool import SimPool
@@ -153,12 +153,10 @@ def train_online_sac(
                           device=device, precision=precision)
     ring = ReplayRing(capacity=c.steps + c.num_envs, obs_dim=obs_dim, act_dim=act_dim,
                       num_members=c.num_members, mask_prob=c.mask_prob, seed=c.seed)
-    sink = open(log_path, "a") if log_path else None  # noqa: SIM115 (closed below)
-    history: list[dict[str, Any]] = []
     start, update_time, pending, next_eval = time.perf_counter(), 0.0, 0.0, c.eval_every
     metrics: dict[str, Any] = {}
     train_returns: list[float] = []
-    try:
+    with JsonLines(log_path, log) as history:
         while collector.env_steps < c.steps:
             warm = collector.env_steps < c.learning_starts
             train_returns.extend(collector.step(None if warm else learner, ring))
@@ -183,16 +181,8 @@ def train_online_sac(
                        "time/wall_s": time.perf_counter() - start, "time/update_s": update_time,
                        "time/sps": collector.env_steps / (time.perf_counter() - start),
                        **(metrics_to_floats(metrics, "losses/") if metrics else {})}
-                history.append(row)
-                if log:
-                    log(row)
-                if sink:
-                    sink.write(json.dumps(row) + "\n")
-                    sink.flush()
-    finally:
-        if sink:
-            sink.close()
-    return learner, history
+                history.add(row)
+    return learner, history.rows
 
 
 def config_dict(config: OnlineSACConfig, sac: SACConfig) -> dict[str, Any]:

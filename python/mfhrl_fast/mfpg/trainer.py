@@ -13,6 +13,7 @@ import torch
 
 from ..fidelity import FidelitySpec
 from ..hybrid.config import sim_fidelity
+from ..jsonl import JsonLines
 from ..rollout import fresh_pool, rollout
 from .config import MFPGConfig
 from .estimator import (
@@ -128,10 +129,9 @@ def train_mfpg(config: MFPGConfig, *, log: Callable[[dict[str, Any]], None] | No
     appended as JSON lines to ``log_path``)."""
     c = config
     trainer = MFPGTrainer(c)
-    rows, recent = [], []
+    recent: list[dict[str, float]] = []
     start = time.perf_counter()
-    sink = open(log_path, "a") if log_path else None  # noqa: SIM115 (closed below)
-    try:
+    with JsonLines(log_path, log) as rows:
         for _ in range(c.iterations):
             recent.append(trainer.step())
             if trainer.iteration % c.eval_every and trainer.iteration != c.iterations:
@@ -144,16 +144,8 @@ def train_mfpg(config: MFPGConfig, *, log: Callable[[dict[str, Any]], None] | No
                    **{k: float(np.mean([m[k] for m in recent])) for k in recent[-1]},
                    "time/wall_s": time.perf_counter() - start}
             recent = []
-            rows.append(row)
-            if log:
-                log(row)
-            if sink:
-                sink.write(json.dumps(row) + "\n")
-                sink.flush()
-    finally:
-        if sink:
-            sink.close()
-    return trainer.policy, rows
+            rows.add(row)
+    return trainer.policy, rows.rows
 
 
 def _run(job: tuple[MFPGConfig, str | None]) -> list[dict[str, Any]]:
