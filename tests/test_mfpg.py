@@ -17,12 +17,11 @@ from mfhrl_fast.mfpg import (
     GaussianPolicy,
     MFPGConfig,
     SegmentSampler,
-    mfpg_estimate,
     returns_to_go,
     segment_gradients,
     train_mfpg,
 )
-from mfhrl_fast.mfpg.estimator import moments
+from mfhrl_fast.mfpg.analysis import estimator_variance, paired_estimates
 
 SMALL = {"high_episodes": 4, "extra_low_episodes": 8, "horizon": 20, "episode_steps": 100,
          "hidden_sizes": (8,), "eval_episodes": 1, "eval_steps": 30}
@@ -70,23 +69,11 @@ def test_same_dynamics_give_identical_pairs():
 
 def _estimates(low: str, batches: int, c: float, share_noise: bool = True,
                first: int = 1000) -> tuple[np.ndarray, np.ndarray, float]:
-    """(MFPG, REINFORCE) estimates of ``batches`` independent batches (seeds first, first + 1,
-    ...) at one fixed policy, and the trace-optimal c measured on them. The weights are the
-    plain returns-to-go (no baseline), the same function for every segment."""
+    """(MFPG, REINFORCE) estimates of ``batches`` independent batches at one fixed policy."""
     torch.manual_seed(0)
-    policy = GaussianPolicy(17, 6, (8,))
-    sampler = SegmentSampler(MFPGConfig(**SMALL, share_noise=share_noise), sim_fidelity(low))
-    mf, hf, cov, var = [], [], 0.0, 0.0
-    for b in range(batches):
-        sampler.reset(first + b)
-        high, paired, extra = sampler.sample(policy)
-        g = [segment_gradients(policy, s.obs, s.action, returns_to_go(s.reward, 0.97))
-             for s in (high, paired, extra)]
-        mf.append(mfpg_estimate(*g, c).numpy())
-        hf.append(g[0].mean(0).numpy())
-        m = moments(g[0], g[1])
-        cov, var = cov + m[0], var + m[1]
-    return np.array(mf), np.array(hf), -cov / var
+    config = MFPGConfig(**SMALL, low=low, share_noise=share_noise)
+    return paired_estimates(GaussianPolicy(17, 6, (8,)), config, batches=batches, c=c,
+                            first_seed=first)
 
 
 def test_the_estimator_is_unbiased():
@@ -112,14 +99,13 @@ def test_a_control_variate_with_the_wrong_mean_is_caught():
 def test_variance_is_lower_when_the_fidelities_are_correlated():
     """Friction x0.3 with shared noise: the estimator's variance (trace, over 40 batches at
     the measured c) is well under REINFORCE's; with independent noise it is not."""
-    _, _, c_corr = _estimates("friction", 40, c=0.0, first=5000)
-    mf, hf, _ = _estimates("friction", 40, c=c_corr)
-    ratio = mf.var(0).sum() / hf.var(0).sum()
-    assert ratio < 0.7, ratio
-    _, _, c_ind = _estimates("friction", 40, c=0.0, share_noise=False, first=5000)
-    mf, hf, _ = _estimates("friction", 40, c=c_ind, share_noise=False)
-    ratio_ind = mf.var(0).sum() / hf.var(0).sum()
-    assert abs(c_ind) < 0.3 and ratio_ind > 0.85, (c_ind, ratio_ind)
+    torch.manual_seed(0)
+    policy = GaussianPolicy(17, 6, (8,))
+    paired = estimator_variance(policy, MFPGConfig(**SMALL, low="friction"))
+    assert paired["ratio"] < 0.7 and paired["c"] < -0.5, paired
+    independent = estimator_variance(policy, MFPGConfig(**SMALL, low="friction",
+                                                        share_noise=False))
+    assert abs(independent["c"]) < 0.3 and independent["ratio"] > 0.85, independent
 
 
 def test_training_runs_and_logs(tmp_path):

@@ -38,15 +38,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def summary_markdown(rows: list[dict]) -> str:
     """Mean +- std over seeds of each method's final and best return and variance ratio."""
-    lines = ["| method | final return | best return | gradient variance ratio | "
-             "high-fidelity steps | low-fidelity steps | seeds |", "|---|---|---|---|---|---|---|"]
+    lines = ["| method | final return | best return | logged variance ratio | estimator "
+             "variance ratio (start / end policy) | high-fidelity steps | low-fidelity steps | "
+             "seeds |", "|---|---|---|---|---|---|---|---|"]
     for method in ("mfpg", "reinforce"):
         sel = [r for r in rows if r["method"] == method]
         final, best = (np.array([r[k] for r in sel]) for k in ("final_return", "best_return"))
         ratio = np.array([r["var_ratio"] for r in sel])
-        ratio_text = f"{ratio.mean():.2f} +- {ratio.std():.2f}" if method == "mfpg" else "1"
+        ratio_text, fixed = "1", "1"
+        if method == "mfpg":
+            ratio_text = f"{ratio.mean():.2f} +- {ratio.std():.2f}"
+            start, end = (np.array([r[f"fixed/ratio_{k}"] for r in sel]) for k in ("start", "end"))
+            fixed = f"{start.mean():.2f} / {end.mean():.2f}"
         lines.append(f"| {method} | {final.mean():.0f} +- {final.std():.0f} | "
-                     f"{best.mean():.0f} +- {best.std():.0f} | {ratio_text} | "
+                     f"{best.mean():.0f} +- {best.std():.0f} | {ratio_text} | {fixed} | "
                      f"{sel[0]['high_steps']} | {sel[0]['low_steps']} | {len(sel)} |")
     return "\n".join(lines) + "\n"
 

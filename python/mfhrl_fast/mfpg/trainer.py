@@ -149,8 +149,19 @@ def train_mfpg(config: MFPGConfig, *, log: Callable[[dict[str, Any]], None] | No
 
 
 def _run(job: tuple[MFPGConfig, str | None]) -> list[dict[str, Any]]:
+    """One run's rows; an MFPG run's last row also holds the estimators' variances measured
+    at the initial and at the final policy (:func:`~.analysis.estimator_variance`)."""
+    from .analysis import estimator_variance
+
     config, log_path = job
-    return train_mfpg(config, log_path=log_path)[1]
+    start = estimator_variance(make_policy(config), config) if config.method == "mfpg" \
+        else None
+    policy, rows = train_mfpg(config, log_path=log_path)
+    if start is not None:
+        end = estimator_variance(policy, config)
+        rows[-1] |= {"fixed/ratio_start": start["ratio"], "fixed/ratio_end": end["ratio"],
+                     "fixed/c_end": end["c"]}
+    return rows
 
 
 def compare_methods(config: MFPGConfig, seeds: Sequence[int], *, workers: int = 2,
@@ -178,6 +189,7 @@ def compare_methods(config: MFPGConfig, seeds: Sequence[int], *, workers: int = 
                         "best_return": max(r["eval/mean"] for r in rows),
                         "high_steps": rows[-1]["high_steps"], "low_steps": rows[-1]["low_steps"],
                         "var_ratio": float(np.mean(ratios)) if ratios else float("nan"),
+                        **{k: v for k, v in rows[-1].items() if k.startswith("fixed/")},
                         "wall_s": rows[-1]["time/wall_s"]})
         log(json.dumps(summary[-1]))
     return summary
