@@ -110,14 +110,33 @@ def test_variance_is_lower_when_the_fidelities_are_correlated():
 
 def test_training_runs_and_logs(tmp_path):
     config = MFPGConfig(**SMALL, iterations=4, eval_every=2)
-    _, rows = train_mfpg(config, log_path=tmp_path / "log.jsonl")
+    _, rows = train_mfpg(config, out_dir=tmp_path / "run")
     assert [r["iteration"] for r in rows] == [2, 4]
     assert rows[-1]["high_steps"] == 4 * 4 * 20 and rows[-1]["low_steps"] == 4 * 12 * 20
     assert np.isfinite(rows[-1]["mfpg/var_ratio"]) and np.isfinite(rows[-1]["eval/mean"])
-    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 2
+    assert len((tmp_path / "run" / "rows.jsonl").read_text().splitlines()) == 2
+    assert (tmp_path / "run" / "rows.csv").exists()
+    with pytest.raises(FileExistsError):
+        train_mfpg(config, out_dir=tmp_path / "run")
     _, base = train_mfpg(config.replace(method="reinforce"))
     assert base[-1]["low_steps"] == 0 and "mfpg/c" not in base[-1]
     assert base[-1]["high_steps"] == rows[-1]["high_steps"]
+
+
+def test_resume_equals_an_unbroken_run(tmp_path):
+    """Killed after update 8 (checkpoints at the episode boundaries 5 and 10), resumed."""
+    config = MFPGConfig(**SMALL, iterations=12, eval_every=2)
+    _, whole = train_mfpg(config)
+
+    def kill(row):
+        if row["iteration"] == 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_mfpg(config, out_dir=tmp_path / "run", log=kill)
+    _, resumed = train_mfpg(config, out_dir=tmp_path / "run", resume=True)
+    strip = [{k: v for k, v in r.items() if k != "time/wall_s"} for r in whole]
+    assert [{k: v for k, v in r.items() if k != "time/wall_s"} for r in resumed] == strip
 
 
 def test_training_is_deterministic():
@@ -145,5 +164,6 @@ def test_cli(tmp_path, capsys):
     rows = [json.loads(line) for line in (tmp_path / "mfpg" / "summary.jsonl").read_text()
             .splitlines()]
     assert {r["method"] for r in rows} == {"mfpg", "reinforce"}
+    assert (tmp_path / "mfpg" / "reinforce-seed0" / "rows.jsonl").exists()
     assert "| mfpg |" in (tmp_path / "mfpg" / "summary.md").read_text()
     assert main(["mfpg", "--horizon", "7", "--out", str(tmp_path / "bad")]) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -35,3 +37,16 @@ class JsonLines:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_row_tables(folder: Path, rows: list[dict[str, Any]], stem: str) -> None:
+    """``<stem>.jsonl`` and ``<stem>.csv`` with every row so far, each replaced atomically
+    (the CSV's columns: every key of any row, in order of appearance)."""
+    from .igm.checkpoint import write_text_atomic
+
+    write_text_atomic(folder / f"{stem}.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(folder / f"{stem}.csv", out.getvalue())

@@ -12,9 +12,6 @@ seeded by (seed, epoch) and reseeds the replays, so a resumed run equals an unbr
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -33,11 +30,11 @@ from ..igm.checkpoint import (
     prepare_run_folder,
     save_checkpoint,
     save_torch_atomic,
-    write_text_atomic,
 )
 from ..igm.guard import FiniteWatch
 from ..igm.offline import load_dataset
 from ..igm.round_data import paired_data, round_seed
+from ..jsonl import write_row_tables
 from ..learners import FidelityDiscriminators, metrics_to_floats
 from ..learners.online import evaluate
 from ..replay import ReplayRing
@@ -215,17 +212,6 @@ class HybridRun:
             self.draw = step_batches(self.config, self.learner, self.real, self.sim, self.disc)
 
 
-def write_rows(folder: Path, rows: list[dict[str, Any]]) -> None:
-    """``epochs.jsonl`` and ``epochs.csv`` with every row so far, atomically."""
-    write_text_atomic(folder / "epochs.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(folder / "epochs.csv", out.getvalue())
-
-
 def _tensorboard(folder: Path, purge_step: int):
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -266,7 +252,7 @@ def run_hybrid(config: HybridConfig, *, out_dir: str | os.PathLike[str] | None =
                 extra = (lambda d: run.sim.save(d / "sim_replay.bin")) \
                     if c.method in SIM_METHODS else None
                 save_checkpoint(folder / "checkpoints", run.epoch, run.state_dict(), extra=extra)
-                write_rows(folder, run.rows)
+                write_row_tables(folder, run.rows, "epochs")
             if tb is not None:
                 for key, value in row.items():
                     if isinstance(value, float) and np.isfinite(value):

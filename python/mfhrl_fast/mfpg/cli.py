@@ -2,9 +2,11 @@
 
     mfhrl-fast mfpg --low friction --iterations 300 --seeds 0 1 2 --out mfhrl-mfpg
 
-Both methods run for every seed with the same high-fidelity segments per update; the
-per-run evaluation rows go to ``<out>/<method>-seed<s>.jsonl`` and the summary (final
-and best return, mean logged gradient-variance ratio) to ``summary.jsonl``/``summary.md``.
+Both methods run for every seed with the same high-fidelity segments per update. Each run
+has its folder ``<out>/<method>-seed<s>/`` (``config.json``, ``rows.jsonl``/``rows.csv``,
+checkpoints; a second call with the same ``--out`` resumes or reuses them), and the
+summary (final and best return, gradient-variance ratios) goes to
+``summary.jsonl``/``summary.md``.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     config = MFPGConfig(low=args.low, share_noise=not args.independent_noise, **values)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = compare_methods(config, args.seeds, workers=args.workers, log_dir=out)
+    rows = compare_methods(config, args.seeds, workers=args.workers, out_dir=out)
     (out / "summary.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (out / "summary.md").write_text(summary_markdown(rows))
     print(summary_markdown(rows))

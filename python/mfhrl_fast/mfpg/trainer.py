@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import torch
 
 from ..fidelity import FidelitySpec
 from ..hybrid.config import sim_fidelity
-from ..jsonl import JsonLines
+from ..igm.checkpoint import latest_checkpoint, load_state, prepare_run_folder, save_checkpoint
+from ..igm.round_data import round_seed
+from ..jsonl import write_row_tables
 from ..rollout import fresh_pool, rollout
 from .config import MFPGConfig
 from .estimator import (
@@ -66,6 +69,12 @@ class Baseline:
         self.value = mean if not self.seen else self.rate * self.value + (1 - self.rate) * mean
         self.seen = True
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"value": self.value.clone(), "seen": self.seen}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.value, self.seen = state["value"].clone(), bool(state["seen"])
+
 
 def _gradients(policy: GaussianPolicy, segment: Segment, baseline: Baseline,
                gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,7 +84,12 @@ def _gradients(policy: GaussianPolicy, segment: Segment, baseline: Baseline,
 
 
 class MFPGTrainer:
-    """One run: :meth:`step` draws a batch, forms the estimate and takes an Adam step."""
+    """One run: :meth:`step` draws a batch, forms the estimate and takes an Adam step.
+
+    Every high-fidelity episode (``episode_steps / horizon`` updates) starts from a reset
+    and a noise stream seeded by (seed, episode), so the state at an episode boundary
+    (:meth:`state_dict`) determines the rest of the run.
+    """
 
     def __init__(self, config: MFPGConfig) -> None:
         c = self.config = config
@@ -87,6 +101,11 @@ class MFPGTrainer:
         self.low_baseline = Baseline(c.horizon, c.baseline_ema)
         self.cv = ControlVariate(c.c_ema)
         self.iteration = self.high_steps = self.low_steps = 0
+        self.segments_per_episode = c.episode_steps // c.horizon
+
+    @property
+    def at_episode_start(self) -> bool:
+        return self.iteration % self.segments_per_episode == 0
 
     def estimate(self) -> tuple[torch.Tensor, dict[str, float]]:
         """The gradient estimate of the next batch (ascent direction) and its metrics."""
@@ -112,6 +131,9 @@ class MFPGTrainer:
         return estimate, metrics
 
     def step(self) -> dict[str, float]:
+        if self.at_episode_start:
+            episode = self.iteration // self.segments_per_episode
+            self.sampler.reset(round_seed(self.config.seed, episode, 0) % 2**31)
         estimate, metrics = self.estimate()
         offset = 0
         for p in self.policy.parameters():
@@ -122,20 +144,46 @@ class MFPGTrainer:
         self.iteration += 1
         return metrics | {"train/grad_norm": float(norm)}
 
+    def state_dict(self) -> dict[str, Any]:
+        """Policy, Adam, baselines, control-variate moments and counters (complete at an
+        episode boundary)."""
+        return {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "high_baseline": self.high_baseline.state_dict(),
+                "low_baseline": self.low_baseline.state_dict(), "cv": asdict(self.cv),
+                "counters": [self.iteration, self.high_steps, self.low_steps]}
 
-def train_mfpg(config: MFPGConfig, *, log: Callable[[dict[str, Any]], None] | None = None,
-               log_path: str | Path | None = None) -> tuple[GaussianPolicy, list[dict[str, Any]]]:
-    """``config.iterations`` updates; returns the policy and the evaluation rows (also
-    appended as JSON lines to ``log_path``)."""
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.high_baseline.load_state_dict(state["high_baseline"])
+        self.low_baseline.load_state_dict(state["low_baseline"])
+        self.cv = ControlVariate(**state["cv"])
+        self.iteration, self.high_steps, self.low_steps = state["counters"]
+
+
+def train_mfpg(config: MFPGConfig, *, out_dir: str | Path | None = None, resume: bool = False,
+               log: Callable[[dict[str, Any]], None] | None = None,
+               ) -> tuple[GaussianPolicy, list[dict[str, Any]]]:
+    """``config.iterations`` updates; returns the policy and the evaluation rows.
+
+    With ``out_dir`` the folder receives ``config.json``, ``rows.jsonl``/``rows.csv`` and a
+    checkpoint at every high-fidelity episode boundary and at the end; ``resume`` continues
+    from the latest one exactly (a finished run just returns its rows)."""
     c = config
+    folder = prepare_run_folder(out_dir, c, resume)
     trainer = MFPGTrainer(c)
+    rows: list[dict[str, Any]] = []
     recent: list[dict[str, float]] = []
-    start = time.perf_counter()
-    with JsonLines(log_path, log) as rows:
-        for _ in range(c.iterations):
-            recent.append(trainer.step())
-            if trainer.iteration % c.eval_every and trainer.iteration != c.iterations:
-                continue
+    checkpoint = latest_checkpoint(folder / "checkpoints") if folder and resume else None
+    if checkpoint is not None:
+        state = load_state(checkpoint)
+        trainer.load_state_dict(state["trainer"])
+        rows, recent = state["rows"], state["recent"]
+    start = time.perf_counter() - (rows[-1]["time/wall_s"] if rows else 0.0)
+    while trainer.iteration < c.iterations:
+        recent.append(trainer.step())
+        done = trainer.iteration == c.iterations
+        if trainer.iteration % c.eval_every == 0 or done:
             returns = evaluate_policy(trainer.policy, c)
             row = {"method": c.method, "low": c.low, "seed": c.seed,
                    "iteration": trainer.iteration, "high_steps": trainer.high_steps,
@@ -144,8 +192,14 @@ def train_mfpg(config: MFPGConfig, *, log: Callable[[dict[str, Any]], None] | No
                    **{k: float(np.mean([m[k] for m in recent])) for k in recent[-1]},
                    "time/wall_s": time.perf_counter() - start}
             recent = []
-            rows.add(row)
-    return trainer.policy, rows.rows
+            rows.append(row)
+            if log is not None:
+                log(row)
+        if folder is not None and (trainer.at_episode_start or done):
+            save_checkpoint(folder / "checkpoints", trainer.iteration,
+                            {"trainer": trainer.state_dict(), "rows": rows, "recent": recent})
+            write_row_tables(folder, rows, "rows")
+    return trainer.policy, rows
 
 
 def _run(job: tuple[MFPGConfig, str | None]) -> list[dict[str, Any]]:
@@ -153,10 +207,10 @@ def _run(job: tuple[MFPGConfig, str | None]) -> list[dict[str, Any]]:
     at the initial and at the final policy (:func:`~.analysis.estimator_variance`)."""
     from .analysis import estimator_variance
 
-    config, log_path = job
+    config, out_dir = job
     start = estimator_variance(make_policy(config), config) if config.method == "mfpg" \
         else None
-    policy, rows = train_mfpg(config, log_path=log_path)
+    policy, rows = train_mfpg(config, out_dir=out_dir, resume=out_dir is not None)
     if start is not None:
         end = estimator_variance(policy, config)
         rows[-1] |= {"fixed/ratio_start": start["ratio"], "fixed/ratio_end": end["ratio"],
@@ -166,19 +220,16 @@ def _run(job: tuple[MFPGConfig, str | None]) -> list[dict[str, Any]]:
 
 def compare_methods(config: MFPGConfig, seeds: Sequence[int], *, workers: int = 2,
                     log: Callable[[str], None] = print,
-                    log_dir: str | Path | None = None) -> list[dict[str, Any]]:
+                    out_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """MFPG and REINFORCE for every seed (equal high-fidelity samples and updates): one
     summary row per run (final and best evaluation, mean logged variance ratio). With
-    ``log_dir`` each run's rows go to ``<method>-seed<s>.jsonl`` there (replaced)."""
+    ``out_dir`` each run has its folder ``<method>-seed<s>`` there (logs, checkpoints), and
+    an interrupted comparison resumes."""
     from ..igm.parallel import ParallelConfig, parallel_map
 
-    jobs = []
-    for s in seeds:
-        for m in ("mfpg", "reinforce"):
-            path = Path(log_dir) / f"{m}-seed{s}.jsonl" if log_dir is not None else None
-            if path is not None:
-                path.unlink(missing_ok=True)
-            jobs.append((config.replace(method=m, seed=s), str(path) if path else None))
+    jobs = [(config.replace(method=m, seed=s),
+             str(Path(out_dir) / f"{m}-seed{s}") if out_dir is not None else None)
+            for s in seeds for m in ("mfpg", "reinforce")]
     backend = "serial" if workers == 1 else "local"
     results = parallel_map(_run, jobs, ParallelConfig(backend=backend, workers=workers))
     summary = []
