@@ -29,6 +29,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-tau05": {"online": {"h2o": {"tau": 0.05}}},
     "ours-w1": {"online": {"h2o": {"ratio_clip": (1.0, 1.0)}}},
     "ours-disc-rollouts": {"online": {"disc_data": "rollouts"}},
+    "ours-utd1": {"online": {"gradient_steps": 1000, "disc_steps": 1000}},
 }
 """'ours' is the default (H2O plus CQL(H)'s sampled-action term, weight 5, on every state
 of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (eq. 1 alone).
@@ -44,4 +45,6 @@ how far ahead the critic can see after a few thousand steps), and w fixed at 1 (
 simulated transition trusted as much as a real one: the right w when the simulator is the
 real dynamics, as the highest level is here), and the discriminators trained on the
 level's rollouts as H2O's code does instead of on the real (s, a) replayed in the level
-(the default's 'paired' data)."""
+(the default's 'paired' data), and 1000 H2O and discriminator steps per round (one per
+simulated step of the demo's 4 x 250-step rounds, H2O's update-to-data ratio) instead of
+the demo's 200."""
