@@ -47,4 +47,4 @@ real dynamics, as the highest level is here), and the discriminators trained on 
 level's rollouts as H2O's code does instead of on the real (s, a) replayed in the level
 (the default's 'paired' data), and 1000 H2O and discriminator steps per round (one per
 simulated step of the demo's 4 x 250-step rounds, H2O's update-to-data ratio) instead of
-the demo's 200."""
+the demo's 200 (measured worse: docs/results/ablation/lowest-b8-utd1.md)."""
