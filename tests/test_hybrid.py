@@ -12,7 +12,7 @@ import torch
 from mfhrl_fast.cli import main
 from mfhrl_fast.hybrid import METHODS, HybridConfig, HybridRun, run_hybrid
 from mfhrl_fast.hybrid.methods import step_batches
-from mfhrl_fast.igm.config import DatasetConfig, override
+from mfhrl_fast.igm.config import override
 
 from igm_support import tiny_dataset
 
@@ -175,7 +175,3 @@ def test_cli_h2o_cql_needs_init(tmp_path, dataset_path, capsys):
     assert main(["hybrid", "--method", "h2o-cql", "--config", str(toml), "--out",
                  str(tmp_path / "x"), "--no-tensorboard"]) == 2
     assert "needs init" in capsys.readouterr().err
-
-
-def test_dataset_config_is_shared_with_run():
-    assert isinstance(HybridConfig().dataset, DatasetConfig)
