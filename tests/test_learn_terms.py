@@ -18,7 +18,7 @@ from learn_support import ACT, OBS, make_discriminators, make_learner, random_ba
 
 def mlp(net, m: int, x: torch.Tensor) -> torch.Tensor:
     """Member m of an EnsembleMLP with plain ops."""
-    layers = list(zip(net.weights, net.biases))
+    layers = list(zip(net.weights, net.biases, strict=True))
     for k, (w, b) in enumerate(layers):
         x = x @ w[m].detach() + b[m, 0].detach()
         if k < len(layers) - 1:
@@ -162,3 +162,52 @@ def test_h2o_retained_conservative_term_in_the_learner(states):
         expected = expected + (row_weight * gap).mean()
     torch.testing.assert_close(critic[0] - critic_h2o[0], weight * expected, rtol=1e-4,
                                atol=1e-5)
+
+
+def _actor_grads(learner, real, sim):
+    learner.optimizer.zero_grad(set_to_none=True)
+    learner.compute_loss(real, sim).total.backward()
+    return [p.grad.clone() for p in learner.nets["actor"].parameters()]
+
+
+def test_h2o_actor_states_real_ignores_the_simulated_states():
+    """actor_states='real': the actor's gradient depends on the real states only (the
+    simulated batch still shapes the critic); with H2O's 'all' it does not."""
+    disc = make_discriminators()
+    real = random_batch(1, 4, seed=21)
+    sims = [random_batch(1, 4, seed=22), random_batch(1, 4, seed=23)]
+    for states, same in (("real", True), ("all", False)):
+        grads = [_actor_grads(make_learner("h2o", 1, seed=6, discriminators=disc,
+                                           actor_states=states), real, sim) for sim in sims]
+        equal = all(torch.equal(a, b) for a, b in zip(*grads, strict=True))
+        assert equal is same, states
+
+
+def test_h2o_actor_states_w_is_the_ratio_weighted_mean():
+    """actor_states='all-w': per member, sum_i w_i x_i / sum_i w_i over the states, w = 1
+    on the real rows and the dynamics ratio on the simulated ones."""
+    disc = make_discriminators()
+    real, sim = random_batch(1, 3, seed=31), random_batch(1, 3, seed=32)
+    weighted = make_learner("h2o", 1, seed=6, discriminators=disc, actor_states="all-w")
+    out = weighted.compute_loss(real, sim)
+    w = torch.cat([torch.ones(3), out.batch.ratio[0]])
+    torch.testing.assert_close(out.batch.actor_weight[0], w)
+    mean, log_std = policy(weighted, out.batch.pi_obs[0])
+    a, log_pi = squashed(mean, log_std, out.noise["pi"][0])
+    q = torch.minimum(*twin_q(weighted, "critic", out.batch.pi_obs[0], a))
+    alpha = weighted.nets.log_alpha.exp().detach()[0]
+    expected = (w * (alpha * log_pi - q)).sum() / w.sum()
+    torch.testing.assert_close(out.metrics["actor"][0], expected, rtol=1e-5, atol=1e-5)
+    # w clipped to 1 everywhere: the weighted mean is H2O's plain mean
+    ones = make_learner("h2o", 1, seed=6, discriminators=disc, actor_states="all-w",
+                        ratio_clip=(1.0, 1.0))
+    plain = make_learner("h2o", 1, seed=6, discriminators=disc, ratio_clip=(1.0, 1.0))
+    torch.testing.assert_close(ones.compute_loss(real, sim).total,
+                               plain.compute_loss(real, sim).total)
+
+
+def test_h2o_actor_states_bad_value():
+    from mfhrl_fast.learners import H2OConfig
+
+    with pytest.raises(ValueError, match="actor_states"):
+        H2OConfig(actor_states="sim")

@@ -30,6 +30,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-w1": {"online": {"h2o": {"ratio_clip": (1.0, 1.0)}}},
     "ours-disc-rollouts": {"online": {"disc_data": "rollouts"}},
     "ours-utd1": {"online": {"gradient_steps": 1000, "disc_steps": 1000}},
+    "ours-actor-real": {"online": {"h2o": {"actor_states": "real"}}},
+    "ours-actor-w": {"online": {"h2o": {"actor_states": "all-w"}}},
 }
 """'ours' is the default (H2O plus CQL(H)'s sampled-action term, weight 5, on every state
 of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (eq. 1 alone).
@@ -47,4 +49,5 @@ real dynamics, as the highest level is here), and the discriminators trained on 
 level's rollouts as H2O's code does instead of on the real (s, a) replayed in the level
 (the default's 'paired' data), and 1000 H2O and discriminator steps per round (one per
 simulated step of the demo's 4 x 250-step rounds, H2O's update-to-data ratio) instead of
-the demo's 200 (measured worse: docs/results/ablation/lowest-b8-utd1.md)."""
+the demo's 200 (measured worse: docs/results/ablation/lowest-b8-utd1.md), and the actor
+improved on the real states only or on every state weighted by w (``actor_states``)."""

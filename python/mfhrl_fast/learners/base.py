@@ -190,7 +190,8 @@ class EnsembleLearner(LearnerStateMixin):
         action_pi, log_pi = tanh_gaussian(mean, log_std, noise["pi"])
         q_pi = self._q("critic", data.pi_obs, action_pi, detach_weights=True)
         alpha = self.nets.log_alpha.exp()
-        actor_loss, metrics = losses.sac_actor_loss(q_pi, log_pi, alpha.detach())
+        actor_loss, metrics = losses.sac_actor_loss(q_pi, log_pi, alpha.detach(),
+                                                    data.actor_weight)
         total = actor_loss.sum()
         if c.auto_alpha:
             alpha_loss, m = losses.temperature_loss(

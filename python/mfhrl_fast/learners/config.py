@@ -145,6 +145,10 @@ class H2OConfig(SACConfig):
     distrust are neither backed up nor pushed up); ours."""
     cql_n_actions: int = 10
     """Sampled actions per source of that term (CQL(H)'s n)."""
+    actor_states: str = "all"
+    """States the actor improves on: 'all' (the real and simulated batch equally, H2O's),
+    'real' (the real batch only; the simulated transitions still shape the critic) or
+    'all-w' (every simulated state weighted by its dynamics ratio w; ours)."""
     lr_warmup_steps: int = 0
     """Linear warm-up of the actor's and critics' Adam steps over the first updates (ours;
     0 starts at the full rate)."""
@@ -156,6 +160,9 @@ class H2OConfig(SACConfig):
         if self.cql_states not in ("real", "all", "all-w"):
             raise ValueError(f"cql_states must be 'real', 'all' or 'all-w', got "
                              f"{self.cql_states!r}")
+        if self.actor_states not in ("all", "real", "all-w"):
+            raise ValueError(f"actor_states must be 'all', 'real' or 'all-w', got "
+                             f"{self.actor_states!r}")
         if self.cql_weight < 0 or self.cql_n_actions < 1 or self.lr_warmup_steps < 0:
             raise ValueError("cql_weight and lr_warmup_steps must be >= 0, cql_n_actions >= 1")
         for name in ("ratio_clip", "gap_clip"):

@@ -57,7 +57,18 @@ class EnsembleH2O(EnsembleLearner):
             ratio_clip=c.ratio_clip, gap_clip=c.gap_clip, std_ratio=c.s_prime_std_ratio)
         data = {k: torch.cat([real[k], sim[k]], dim=1) for k in TRANSITION_KEYS}
         return LossBatch(**data, pi_obs=data["obs"], ratio=ratio, gap=gap,
-                         log_omega=losses.gap_weights(gap))
+                         log_omega=losses.gap_weights(gap),
+                         actor_weight=self._actor_weight(real["obs"].shape[1], ratio))
+
+    def _actor_weight(self, n_real: int, ratio: torch.Tensor) -> torch.Tensor | None:
+        """Weights of the real and simulated states in the actor's loss
+        (``config.actor_states``): None (all equal, H2O's), 0 on the simulated states
+        ('real'), or their dynamics ratio w ('all-w')."""
+        mode = self.config.actor_states
+        if mode == "all":
+            return None
+        sim = ratio.detach() if mode == "all-w" else torch.zeros_like(ratio)
+        return torch.cat([sim.new_ones(sim.shape[0], n_real), sim], dim=1)
 
     def _noise_shapes(self, data: LossBatch) -> dict[str, tuple[int, ...]]:
         shapes = super()._noise_shapes(data)

@@ -32,6 +32,8 @@ class LossBatch:
     """H2O: their dynamics gap u, (L, N_sim)."""
     log_omega: torch.Tensor | None = None
     """H2O: log of the gap weights omega over the simulated rows, (L, N_sim)."""
+    actor_weight: torch.Tensor | None = None
+    """Weights of the ``pi_obs`` states in the actor's loss, (L, N); None weighs them equally."""
 
 
 @dataclass(frozen=True)

@@ -51,13 +51,20 @@ def sac_critic_loss(q: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor
 
 
 def sac_actor_loss(
-    q_pi: torch.Tensor, log_pi: torch.Tensor, alpha: torch.Tensor
+    q_pi: torch.Tensor, log_pi: torch.Tensor, alpha: torch.Tensor,
+    weight: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, Metrics]:
     """SAC: E_s[alpha log pi(a|s) - min_q Q_q(s, a)], a ~ pi(.|s) reparameterised.
 
     ``q_pi`` (2, L, N) from critics whose weights are detached; ``alpha`` (L,) detached.
+    ``weight`` (L, N), if given, makes E_s a weighted mean over the states (sum w_i x_i /
+    sum w_i; ``EnsembleH2O``'s ``actor_states``).
     """
-    per_member = (alpha[:, None] * log_pi - q_pi.min(dim=0).values).mean(-1)
+    per_state = alpha[:, None] * log_pi - q_pi.min(dim=0).values
+    if weight is None:
+        per_member = per_state.mean(-1)
+    else:
+        per_member = (weight * per_state).sum(-1) / weight.sum(-1).clamp_min(1e-8)
     return per_member, {"actor": per_member.detach(), "entropy": -log_pi.detach().mean(-1)}
 
 
