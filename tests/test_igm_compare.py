@@ -93,3 +93,29 @@ def test_demo_command_writes_the_report(tmp_path):
     runs = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert {r["strategy"] for r in runs} == {"igm", "lowest", "highest", "uniform"}
     assert all(r["records"][-1]["spent"] <= config.budget for r in runs)
+
+
+def test_run_grid_starts_the_longest_runs_first(monkeypatch, tmp_path):
+    """The grid's runs start in decreasing expected rounds (LPT scheduling), so a long
+    `lowest` run does not start last and leave one worker idle at the end."""
+    from mfhrl_fast.igm import compare as compare_module
+
+    config = tiny_config(tmp_path)
+    started = []
+
+    class Started(Exception):
+        pass
+
+    def record(fn, items, *args, **kwargs):
+        started.extend((t.config.strategy, t.config.budget) for t in items)
+        raise Started
+
+    monkeypatch.setattr(compare_module, "parallel_map", record)
+    with pytest.raises(Started):
+        compare_module.run_grid(config, strategies=["highest", "igm", "lowest"],
+                                budgets=[3.0, 6.0], seeds=[0], offline={0: {}},
+                                dataset=object())
+    rounds = [compare_module.expected_rounds(config.replace(strategy=s, budget=b))
+              for s, b in started]
+    assert rounds == sorted(rounds, reverse=True) and len(started) == 6
+    assert started[0] == ("lowest", 6.0) and started[-1] == ("highest", 3.0)

@@ -159,7 +159,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        "paper's Fig. 2) as PNG and CSV.")
     _config_arguments(p, "demo")
     p.add_argument("--budgets", type=float, nargs="+", default=None,
-                   help="default: the preset's grid (study: 8 16 32), else its budget")
+                   help="default: the preset's grid (study: 8 16 24), else its budget")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="default: the preset's grid (study: 0 1 2), else 0")
     p.add_argument("--strategies", choices=STRATEGIES, nargs="+",

@@ -97,12 +97,23 @@ def run_task(task: _RunTask) -> dict[str, Any]:
     return result
 
 
+def expected_rounds(config: RunConfig) -> float:
+    """About how many rounds a run takes: its budget over the cost of the level its strategy
+    pays for each round (the lowest's, the highest's, else the mean cost). Only orders the
+    runs of :func:`run_grid`."""
+    costs = config.costs
+    per_round = {"lowest": costs[0], "highest": costs[-1]}.get(config.strategy,
+                                                                 sum(costs) / len(costs))
+    return config.budget / per_round
+
+
 def run_grid(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[float],
              seeds: Sequence[int], parallel: ParallelConfig | None = None,
              out_dir: str | os.PathLike[str] | None = None, dataset: OfflineDataset | None = None,
              offline: dict[int, dict[str, Any]] | None = None,
              log: Callable[[str], None] | None = None, resume: bool = False) -> list[RunResult]:
-    """Every (strategy, budget, seed) run of ``base``, in that order; each run's own folder
+    """Every (strategy, budget, seed) run of ``base``, returned in that order (and started
+    longest first, :func:`expected_rounds`); each run's own folder
     (logs, checkpoints) is ``out_dir/runs/<strategy>-b<budget>-s<seed>`` when given. A
     folder left there by an earlier call is replaced, unless ``resume``: then finished runs
     of the same config are kept and unfinished ones continue (see the module doc).
@@ -130,7 +141,9 @@ def run_grid(base: RunConfig, *, strategies: Sequence[str], budgets: Sequence[fl
     missing = sorted(s for s in needed if s not in offline)
     if missing:
         offline |= offline_states(base, missing, dataset, parallel, log=say, cache_dir=cache)
-    todo = [i for i in range(len(configs)) if i not in kept]
+    # longest first (LPT scheduling), so that a long run does not start last
+    todo = sorted((i for i in range(len(configs)) if i not in kept),
+                  key=lambda i: -expected_rounds(configs[i][0]))
     tasks = [_RunTask(configs[i][0], dataset, offline[configs[i][0].seed], configs[i][1],
                       resume) for i in todo]
 
