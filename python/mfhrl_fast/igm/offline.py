@@ -84,21 +84,30 @@ def offline_ring(dataset: OfflineDataset, config: RunConfig, num_threads: int = 
                              seed=config.seed, num_threads=num_threads)
 
 
-def train_offline(config: RunConfig, dataset: OfflineDataset, *,
-                  callback: Callable[[int, dict[str, float]], None] | None = None,
-                  every: int = 100) -> EnsembleCQL:
-    """(pi_l, Q_l) by CQL on D_l for every member l, as one ensemble.
-
-    Observations are standardised with D_off's statistics. ``callback(step, metrics)``
-    runs every ``every`` steps and after the last.
-    """
-    retain_freed_memory()
+def offline_learner(config: RunConfig, dataset: OfflineDataset) -> EnsembleCQL:
+    """The untrained CQL ensemble of the offline phase, its observations standardised with
+    D_off's statistics."""
     o = config.offline
-    ring = offline_ring(dataset, config)
     cql = EnsembleCQL(dataset.obs_dim, dataset.act_dim, num_members=o.num_members,
                       config=o.cql, seed=config.seed, device=config.device,
                       precision=config.precision)
     cql.set_obs_normalization(*dataset.state_stats())
+    return cql
+
+
+def train_offline(config: RunConfig, dataset: OfflineDataset, *,
+                  callback: Callable[[int, dict[str, float]], None] | None = None,
+                  every: int = 100, learner: EnsembleCQL | None = None) -> EnsembleCQL:
+    """(pi_l, Q_l) by CQL on D_l for every member l, as one ensemble.
+
+    Trains ``learner`` (default: a fresh :func:`offline_learner`), e.g. one the
+    ``callback`` also evaluates. ``callback(step, metrics)`` runs every ``every`` steps
+    and after the last.
+    """
+    retain_freed_memory()
+    o = config.offline
+    ring = offline_ring(dataset, config)
+    cql = learner if learner is not None else offline_learner(config, dataset)
     batch = ring.empty_batch(o.batch_size, members=True)
     watch = FiniteWatch("CQL step")
     for step in range(1, o.gradient_steps + 1):

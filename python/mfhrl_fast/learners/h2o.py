@@ -67,8 +67,7 @@ class EnsembleH2O(EnsembleLearner):
         mode = self.config.actor_states
         if mode == "all":
             return None
-        sim = ratio.detach() if mode == "all-w" else torch.zeros_like(ratio)
-        return torch.cat([sim.new_ones(sim.shape[0], n_real), sim], dim=1)
+        return _after_real_rows(n_real, ratio if mode == "all-w" else torch.zeros_like(ratio))
 
     def _noise_shapes(self, data: LossBatch) -> dict[str, tuple[int, ...]]:
         shapes = super()._noise_shapes(data)
@@ -93,8 +92,7 @@ class EnsembleH2O(EnsembleLearner):
                                            part, noise["cql"])
             weight = None
             if c.cql_states == "all-w":  # simulated rows count as much as w trusts them
-                ratio = data.ratio
-                weight = torch.cat([ratio.new_ones(ratio.shape[0], n_real), ratio], dim=1)
+                weight = _after_real_rows(n_real, data.ratio)
             diff = losses.cql_penalty(q_c[..., 0], q_c[..., 1:], log_mu, weight)
             loss = loss + c.cql_weight * diff.sum(0)
             metrics |= {"critic": loss.detach(), "cql_diff": diff.detach().mean(0)}
@@ -122,3 +120,9 @@ class EnsembleH2O(EnsembleLearner):
 
     def _init_kwargs(self) -> dict[str, Any]:
         return {"discriminators": self.discriminators}
+
+
+def _after_real_rows(n_real: int, sim: torch.Tensor) -> torch.Tensor:
+    """Row weights (L, n_real + N_sim) of a real-then-simulated batch: 1 on the real rows,
+    ``sim`` (L, N_sim) on the simulated ones."""
+    return torch.cat([sim.new_ones(sim.shape[0], n_real), sim], dim=1)
