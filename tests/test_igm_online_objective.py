@@ -40,8 +40,27 @@ def test_lr_warmup_scales_actor_and_critic_steps_only():
         assert lrs[2] == base[2]  # the temperature is not warmed up
 
 
+def test_cql_weight_decays_linearly_to_zero_then_the_term_is_skipped():
+    """cql_decay_steps = 4: the conservative weight is 2 (1 - t / 4) at update t, logged as
+    losses/cql_weight; from update 4 on the term (and its sampled actions) is gone."""
+    learner = make_learner("h2o", 2, seed=1, cql_weight=2.0, cql_n_actions=2,
+                           cql_decay_steps=4)
+    seen = []
+    for step in range(6):
+        real, sim = random_batch(2, 8, seed=step), random_batch(2, 8, seed=50 + step)
+        expected = learner.cql_weight_now()
+        metrics = learner.train_step(real, sim)
+        seen.append((expected, metrics.get("losses/cql_weight")))
+    assert [w for w, _ in seen] == [2.0, 1.5, 1.0, 0.5, 0.0, 0.0]
+    assert [m for _, m in seen[:4]] == [2.0, 1.5, 1.0, 0.5] and seen[4][1] is None
+    constant = make_learner("h2o", 2, seed=1, cql_weight=2.0)
+    constant.num_updates = 10**6
+    assert constant.cql_weight_now() == 2.0
+
+
 @pytest.mark.parametrize("bad", [{"cql_states": "some"}, {"cql_weight": -1.0},
-                                 {"cql_n_actions": 0}, {"lr_warmup_steps": -1}])
+                                 {"cql_n_actions": 0}, {"lr_warmup_steps": -1},
+                                 {"cql_decay_steps": -1}])
 def test_online_objective_config_errors(bad):
     with pytest.raises(ValueError):
         H2OConfig(**bad)
@@ -68,6 +87,24 @@ def test_carry_optimizer_starts_from_the_offline_adam_state(tmp_path):
         torch.testing.assert_close(mine["state"][key]["exp_avg"], value["exp_avg"])
     with pytest.raises(ValueError, match="carry_optimizer"):
         Experiment(config, dataset, {k: v for k, v in state.items() if k != "optimizer"})
+
+
+def test_carry_alpha_false_restarts_the_online_temperature(tmp_path):
+    """By default the online members keep the offline temperature; carry_alpha = False
+    starts it at online.h2o.alpha_init and loads every other weight as before."""
+    config = tiny_config(tmp_path)
+    dataset = load_dataset(config.dataset)
+    state = offline_state(train_offline(config, dataset))
+    offline_alpha = state["nets"]["log_alpha"].exp()
+    assert not torch.allclose(offline_alpha, torch.tensor(0.05))  # the test can tell
+    carried = Experiment(config, dataset, state).learner.nets
+    torch.testing.assert_close(carried.log_alpha.detach().exp(), offline_alpha)
+    fresh_config = override(config, {"online": {"carry_alpha": False, "h2o": {"alpha_init": 0.05}}})
+    fresh = Experiment(fresh_config, dataset, state).learner.nets
+    torch.testing.assert_close(fresh.log_alpha.detach().exp(), torch.full_like(offline_alpha, 0.05))
+    for key, value in state["nets"].items():
+        if key != "log_alpha" and key in fresh.state_dict():
+            torch.testing.assert_close(fresh.state_dict()[key], value)
 
 
 def test_averaged_actor_starts_offline_and_is_the_evaluated_policy(tmp_path, monkeypatch):

@@ -57,6 +57,16 @@ def test_load_rejects_other_learners():
         make_learner("sac", 2, gamma=0.5).load_state_dict(state)
 
 
+def test_load_accepts_a_state_older_than_a_config_field():
+    """A state saved before a config field existed ran with that field's default: it loads
+    into a learner at the default and is refused by one that sets the field otherwise."""
+    state = make_learner("h2o", 1).state_dict()
+    del state["config"]["cql_decay_steps"]
+    make_learner("h2o", 1).load_state_dict(state)
+    with pytest.raises(ValueError, match="cql_decay_steps"):
+        make_learner("h2o", 1, cql_decay_steps=10).load_state_dict(state)
+
+
 def test_select_members_errors():
     learner = make_learner("sac", 2)
     for bad in ([], [2], [-1]):

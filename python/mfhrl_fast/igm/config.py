@@ -152,6 +152,9 @@ class OnlineConfig:
     """Steps of an evaluation episode (HalfCheetah-v5's)."""
     carry_optimizer: bool = False
     """Start the online Adam from the offline phase's moments instead of a fresh one (ours)."""
+    carry_alpha: bool = True
+    """Start the online temperature at the offline phase's (ours); False restarts it at
+    ``h2o.alpha_init``."""
     log_ig_every_round: bool = True
     """Compute IG_k for the record even when the strategy does not use it (ours)."""
     h2o: H2OConfig = field(default_factory=lambda: online_h2o())

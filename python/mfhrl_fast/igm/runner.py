@@ -68,9 +68,11 @@ class Experiment:
                                    config=n.h2o, seed=c.seed, device=c.device,
                                    precision=c.precision)
         mine = self.learner.nets.state_dict()
+        keep = {k for k in mine if n.carry_alpha or k != "log_alpha"}
         loaded = self.learner.nets.load_state_dict(
-            {k: v for k, v in offline["nets"].items() if k in mine}, strict=False)
-        if missing := [k for k in loaded.missing_keys if not k.startswith("actor_avg.")]:
+            {k: v for k, v in offline["nets"].items() if k in keep}, strict=False)
+        if missing := [k for k in loaded.missing_keys
+                       if k in keep and not k.startswith("actor_avg.")]:
             raise ValueError(f"the offline state lacks {missing}")
         self.learner.sync_averaged_actor()  # the averaged actor starts at the offline actor
         if n.carry_optimizer:

@@ -32,6 +32,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-utd1": {"online": {"gradient_steps": 1000, "disc_steps": 1000}},
     "ours-actor-real": {"online": {"h2o": {"actor_states": "real"}}},
     "ours-actor-w": {"online": {"h2o": {"actor_states": "all-w"}}},
+    "ours-decay1200": {"online": {"h2o": {"cql_decay_steps": 1200}}},
+    "ours-decay2400": {"online": {"h2o": {"cql_decay_steps": 2400}}},
 }
 """'ours' is the default (H2O plus CQL(H)'s sampled-action term, weight 5, on every state
 of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (eq. 1 alone).

@@ -145,6 +145,9 @@ class H2OConfig(SACConfig):
     distrust are neither backed up nor pushed up); ours."""
     cql_n_actions: int = 10
     """Sampled actions per source of that term (CQL(H)'s n)."""
+    cql_decay_steps: int = 0
+    """Anneal that term's weight linearly from ``cql_weight`` to 0 over this many updates,
+    so conservatism hands over to the online data (ours; 0 keeps it constant)."""
     actor_states: str = "all"
     """States the actor improves on: 'all' (the real and simulated batch equally, H2O's),
     'real' (the real batch only; the simulated transitions still shape the critic) or
@@ -163,8 +166,10 @@ class H2OConfig(SACConfig):
         if self.actor_states not in ("all", "real", "all-w"):
             raise ValueError(f"actor_states must be 'all', 'real' or 'all-w', got "
                              f"{self.actor_states!r}")
-        if self.cql_weight < 0 or self.cql_n_actions < 1 or self.lr_warmup_steps < 0:
-            raise ValueError("cql_weight and lr_warmup_steps must be >= 0, cql_n_actions >= 1")
+        if (self.cql_weight < 0 or self.cql_n_actions < 1 or self.lr_warmup_steps < 0
+                or self.cql_decay_steps < 0):
+            raise ValueError("cql_weight, cql_decay_steps and lr_warmup_steps must be >= 0, "
+                             "cql_n_actions >= 1")
         for name in ("ratio_clip", "gap_clip"):
             low, high = getattr(self, name)
             if not 0 < low <= high:

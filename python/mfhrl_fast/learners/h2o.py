@@ -71,7 +71,7 @@ class EnsembleH2O(EnsembleLearner):
 
     def _noise_shapes(self, data: LossBatch) -> dict[str, tuple[int, ...]]:
         shapes = super()._noise_shapes(data)
-        if self.config.cql_weight > 0:
+        if self.cql_weight_now() > 0:
             shapes["cql"] = (self._cql_rows(data), 3 * self.config.cql_n_actions, self.act_dim)
         return shapes
 
@@ -85,18 +85,28 @@ class EnsembleH2O(EnsembleLearner):
             data.ratio, data.log_omega, c.beta)
         metrics |= {"ratio": data.ratio.mean(-1), "gap": data.gap.mean(-1),
                     "omega_std": data.log_omega.exp().std(-1)}
-        if c.cql_weight > 0:
+        weight_now = self.cql_weight_now()
+        if weight_now > 0:
             rows = self._cql_rows(data)
             part = {k: v[:, :rows] for k, v in policy.items()}
             q_c, log_mu = sampled_action_q(self, data.obs[:, :rows], data.action[:, :rows],
                                            part, noise["cql"])
-            weight = None
+            rows_weight = None
             if c.cql_states == "all-w":  # simulated rows count as much as w trusts them
-                weight = _after_real_rows(n_real, data.ratio)
-            diff = losses.cql_penalty(q_c[..., 0], q_c[..., 1:], log_mu, weight)
-            loss = loss + c.cql_weight * diff.sum(0)
-            metrics |= {"critic": loss.detach(), "cql_diff": diff.detach().mean(0)}
+                rows_weight = _after_real_rows(n_real, data.ratio)
+            diff = losses.cql_penalty(q_c[..., 0], q_c[..., 1:], log_mu, rows_weight)
+            loss = loss + weight_now * diff.sum(0)
+            metrics |= {"critic": loss.detach(), "cql_diff": diff.detach().mean(0),
+                        "cql_weight": torch.tensor(weight_now)}
         return CriticLoss(loss, 0.0, metrics)
+
+    def cql_weight_now(self) -> float:
+        """The conservative term's weight at this update: ``cql_weight``, annealed linearly
+        to 0 over ``cql_decay_steps`` updates when that is set."""
+        c = self.config
+        if not c.cql_decay_steps:
+            return c.cql_weight
+        return c.cql_weight * max(0.0, 1.0 - self.num_updates / c.cql_decay_steps)
 
     def _cql_rows(self, data: LossBatch) -> int:
         """Rows (real first, then simulated) under the retained CQL term."""

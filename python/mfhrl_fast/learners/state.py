@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 import torch
@@ -58,8 +58,10 @@ class LearnerStateMixin:
                           ("act_dim", self.act_dim), ("num_members", self.num_members)):
             if state.get(key) != mine:
                 raise ValueError(f"state has {key}={state.get(key)!r}, this learner {mine!r}")
-        config = asdict(self.config)
-        diff = sorted(k for k in config if config[k] != state["config"].get(k))
+        config, saved = asdict(self.config), state["config"]
+        # a field newer than the state compares as its default (what the state ran with)
+        defaults = {f.name: f.default for f in fields(self.config)}
+        diff = sorted(k for k in config if config[k] != saved.get(k, defaults[k]))
         if diff:
             raise ValueError(f"state was saved with a different config: fields {diff}")
         self.nets.load_state_dict(state["nets"])
