@@ -17,7 +17,7 @@ from mfhrl_fast.igm.ablation import ablate, ablation_table
 from mfhrl_fast.igm.calibration import critic_calibration, flipped_states
 from mfhrl_fast.igm.config import PRESET_GRIDS, STUDY_BUDGETS, demo, override, study
 from mfhrl_fast.igm.offline import load_dataset, offline_state, train_offline
-from mfhrl_fast.igm.run_log import DIAGNOSTICS
+from mfhrl_fast.igm.run_log import DIAGNOSTICS, OPTION_DIAGNOSTICS
 from mfhrl_fast.igm.runner import Experiment, run
 from mfhrl_fast.igm.variants import VARIANTS
 from mfhrl_fast.learners import H2OConfig
@@ -180,7 +180,7 @@ def test_rounds_csv_holds_the_diagnostics(tmp_path):
     run(config, out_dir=tmp_path / "run", tensorboard=False)
     with open(tmp_path / "run" / "rounds.csv") as f:
         rows = list(csv.DictReader(f))
-    assert set(DIAGNOSTICS) <= set(rows[0])
+    assert set(DIAGNOSTICS) | set(OPTION_DIAGNOSTICS) <= set(rows[0])
     assert math.isfinite(float(rows[0]["eval/q"])) and math.isnan(float(rows[0]["losses/q_real"]))
     for row in rows[1:]:
         assert all(math.isfinite(float(row[k])) for k in DIAGNOSTICS), row

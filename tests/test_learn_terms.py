@@ -211,3 +211,58 @@ def test_h2o_actor_states_bad_value():
 
     with pytest.raises(ValueError, match="actor_states"):
         H2OConfig(actor_states="sim")
+
+
+def test_gaussian_kl_matches_torch_distributions():
+    from torch.distributions import Independent, kl_divergence
+
+    from mfhrl_fast.learners.losses import gaussian_kl
+
+    g = torch.Generator().manual_seed(3)
+    m1, s1, m2, s2 = (torch.randn(4, 5, ACT, generator=g) for _ in range(4))
+    expected = kl_divergence(Independent(Normal(m1, s1.exp()), 1),
+                             Independent(Normal(m2, s2.exp()), 1))
+    torch.testing.assert_close(gaussian_kl(m1, s1, m2, s2), expected, rtol=1e-5, atol=1e-5)
+    assert torch.all(gaussian_kl(m1, s1, m1, s1).abs() < 1e-6)
+
+
+def test_trust_region_adds_lambda_kl_to_the_reference_actor():
+    """trust_region = lambda: the total loss is SAC's plus lambda E_s KL(pi || pi_ref), with
+    pi_ref a frozen copy synced to the actor (KL 0 at first) that trails it at
+    trust_region_rate, or stays put at rate 0."""
+    real, sim = random_batch(2, 6, seed=41), random_batch(2, 6, seed=42)
+    disc = make_discriminators()
+    plain = make_learner("h2o", 2, seed=6, discriminators=disc)
+    tr = make_learner("h2o", 2, seed=6, discriminators=disc, trust_region=2.0,
+                      trust_region_rate=0.0)
+    assert "actor_ref" not in plain.nets and not any(
+        p.requires_grad for p in tr.nets["actor_ref"].parameters())
+    torch.testing.assert_close(tr.compute_loss(real, sim).total,
+                               plain.compute_loss(real, sim).total)  # KL = 0 at the sync
+    for step in range(3):
+        tr.train_step(random_batch(2, 6, seed=step), random_batch(2, 6, seed=9 + step))
+    ref = [p.clone() for p in tr.nets["actor_ref"].parameters()]
+    assert all(torch.equal(a, b)
+               for a, b in zip(ref, plain.nets["actor"].parameters(), strict=True))
+    out = tr.compute_loss(real, sim)
+    obs = out.batch.pi_obs
+    with torch.no_grad():
+        mean, log_std = tr._policy(obs)
+        ref_mean, ref_log_std = tr._policy(obs, net="actor_ref")
+    from mfhrl_fast.learners.losses import gaussian_kl
+
+    kl = gaussian_kl(mean, log_std, ref_mean, ref_log_std).mean(-1)
+    assert torch.all(kl > 0)
+    torch.testing.assert_close(out.metrics["kl_ref"], kl)
+    with torch.no_grad():
+        total = tr._compute_losses(out.batch, out.noise)[0]
+        tr.sync_averaged_actor()  # pi_ref := pi: the same loss without the KL
+        torch.testing.assert_close(total - tr._compute_losses(out.batch, out.noise)[0],
+                                   2.0 * kl.sum())
+    moving = make_learner("h2o", 2, seed=6, discriminators=disc, trust_region=2.0,
+                          trust_region_rate=0.25)
+    before = [p.clone() for p in moving.nets["actor_ref"].parameters()]
+    moving.train_step(real, sim)
+    for b, r, a in zip(before, moving.nets["actor_ref"].parameters(),
+                       moving.nets["actor"].parameters(), strict=True):
+        torch.testing.assert_close(r, b + 0.25 * (a - b))

@@ -44,7 +44,8 @@ def load_init(learner: EnsembleLearner, path: str) -> None:
                                               strict=False)
     except RuntimeError as e:  # shape mismatches
         raise ValueError(f"{path} holds networks of other sizes than the config's: {e}") from e
-    if missing := [k for k in loaded.missing_keys if not k.startswith("actor_avg.")]:
+    if missing := [k for k in loaded.missing_keys
+                   if not k.startswith(("actor_avg.", "actor_ref."))]:
         raise ValueError(f"{path} lacks {missing}: not the learner.pt of a cql-real run")
     learner.sync_averaged_actor()
 

@@ -26,6 +26,11 @@ the real and simulated batches and on the evaluated episodes against their Monte
 return, the critic loss and its terms, policy entropy and temperature, w and u, and the
 fraction of the evaluated episodes in which the cheetah flipped over."""
 
+OPTION_DIAGNOSTICS = ("losses/cql_weight", "losses/kl_ref")
+"""The options' quantities, NaN in a run without the option: the conservative term's
+weight (``cql_weight``, annealed by ``cql_decay_steps``) and the actor's KL to its trust
+region's reference (``trust_region``)."""
+
 FLIP_DIAGNOSTICS = ("eval/q_flipped", "eval/mc_flipped")
 """Q and the Monte-Carlo return on the evaluated episodes' flipped states: NaN in a round
 whose evaluated episodes never flipped."""
@@ -33,12 +38,12 @@ whose evaluated episodes never flipped."""
 
 def flat_row(record: RoundRecord) -> dict[str, Any]:
     """A record as one flat CSV row: the scalars, ig_k, ig_per_cost_k and p_l columns,
-    then :data:`DIAGNOSTICS` and :data:`FLIP_DIAGNOSTICS`."""
+    then :data:`DIAGNOSTICS`, :data:`OPTION_DIAGNOSTICS` and :data:`FLIP_DIAGNOSTICS`."""
     row = {name: getattr(record, name) for name in SCALARS}
     for name in ("ig", "ig_per_cost", "posterior"):
         prefix = "p" if name == "posterior" else name
         row |= {f"{prefix}_{i}": v for i, v in enumerate(getattr(record, name))}
-    columns = DIAGNOSTICS + FLIP_DIAGNOSTICS
+    columns = DIAGNOSTICS + OPTION_DIAGNOSTICS + FLIP_DIAGNOSTICS
     return row | {key: record.metrics.get(key, math.nan) for key in columns}
 
 

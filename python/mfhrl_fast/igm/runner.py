@@ -72,9 +72,9 @@ class Experiment:
         loaded = self.learner.nets.load_state_dict(
             {k: v for k, v in offline["nets"].items() if k in keep}, strict=False)
         if missing := [k for k in loaded.missing_keys
-                       if k in keep and not k.startswith("actor_avg.")]:
+                       if k in keep and not k.startswith(("actor_avg.", "actor_ref."))]:
             raise ValueError(f"the offline state lacks {missing}")
-        self.learner.sync_averaged_actor()  # the averaged actor starts at the offline actor
+        self.learner.sync_averaged_actor()  # the actor's copies start at the offline actor
         if n.carry_optimizer:
             if "optimizer" not in offline or o.cql.lagrange:
                 raise ValueError("online.carry_optimizer needs an offline state with the Adam "

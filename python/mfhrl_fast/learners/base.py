@@ -88,7 +88,7 @@ class EnsembleLearner(LearnerStateMixin):
         self.nets.to(self.device)
         self.sync_averaged_actor()
         self.precision = resolve_precision(precision, self.device)
-        for net in ("actor", "actor_avg", "critic", "critic_target"):
+        for net in ("actor", "actor_avg", "actor_ref", "critic", "critic_target"):
             if net in self.nets:
                 self.nets[net].compute_dtype = compute_dtype(self.precision)
         self.optimizer = torch.optim.Adam(self._param_groups(), **_adam_kwargs(self.device))
@@ -109,9 +109,11 @@ class EnsembleLearner(LearnerStateMixin):
             "critic_target": EnsembleMLP(2 * L, self.obs_dim + self.act_dim, c.hidden_sizes, 1,
                                          layer_norm=c.critic_layer_norm),
         })
-        if c.policy_averaging > 0:
-            nets["actor_avg"] = EnsembleMLP(L, self.obs_dim, c.hidden_sizes, 2 * self.act_dim)
-            nets["actor_avg"].requires_grad_(False)
+        copies = {"actor_avg": c.policy_averaging > 0, "actor_ref": c.trust_region > 0}
+        for copy, used in copies.items():
+            if used:
+                nets[copy] = EnsembleMLP(L, self.obs_dim, c.hidden_sizes, 2 * self.act_dim)
+                nets[copy].requires_grad_(False)
         nets.register_parameter("log_alpha", nn.Parameter(torch.full((L,), math.log(c.alpha_init))))
         nets.register_buffer("obs_mean", torch.zeros(self.obs_dim))
         nets.register_buffer("obs_std", torch.ones(self.obs_dim))
@@ -193,6 +195,11 @@ class EnsembleLearner(LearnerStateMixin):
         actor_loss, metrics = losses.sac_actor_loss(q_pi, log_pi, alpha.detach(),
                                                     data.actor_weight)
         total = actor_loss.sum()
+        if c.trust_region > 0:
+            with torch.no_grad():
+                ref_mean, ref_log_std = self._policy(data.pi_obs, net="actor_ref")
+            kl = losses.gaussian_kl(mean, log_std, ref_mean, ref_log_std).mean(-1)
+            total, metrics = total + c.trust_region * kl.sum(), metrics | {"kl_ref": kl.detach()}
         if c.auto_alpha:
             alpha_loss, m = losses.temperature_loss(
                 self.nets.log_alpha, log_pi, self.target_entropy)
@@ -247,24 +254,28 @@ class EnsembleLearner(LearnerStateMixin):
         if self.num_updates % self.config.target_update_period == 0:
             self._polyak()
         if self.config.policy_averaging > 0:
-            self._average_actor()
+            self._average_actor("actor_avg", self.config.policy_averaging)
+        if self.config.trust_region > 0 and self.config.trust_region_rate > 0:
+            self._average_actor("actor_ref", self.config.trust_region_rate)
         return metrics_to_floats(metrics, "losses/") if as_float else metrics
 
     def _before_step(self) -> None:
         """Hook run before every Adam step (learning-rate schedules); nothing by default."""
 
     @torch.no_grad()
-    def _average_actor(self) -> None:
-        averaged = list(self.nets["actor_avg"].parameters())
-        torch._foreach_lerp_(averaged, list(self.nets["actor"].parameters()),
-                             self.config.policy_averaging)
+    def _average_actor(self, copy: str, rate: float) -> None:
+        """Polyak step of the actor's frozen ``copy`` towards the actor."""
+        torch._foreach_lerp_(list(self.nets[copy].parameters()),
+                             list(self.nets["actor"].parameters()), rate)
 
     @torch.no_grad()
     def sync_averaged_actor(self) -> None:
-        """Restart the averaged actor (``config.policy_averaging``) from the actor, e.g. after
-        loading the actor's weights from elsewhere; nothing without one."""
-        if "actor_avg" in self.nets:
-            self.nets["actor_avg"].load_state_dict(self.nets["actor"].state_dict())
+        """Restart the actor's frozen copies, the averaged actor (``config.policy_averaging``)
+        and the trust region's reference (``config.trust_region``), from the actor, e.g.
+        after loading the actor's weights from elsewhere; nothing without them."""
+        for copy in ("actor_avg", "actor_ref"):
+            if copy in self.nets:
+                self.nets[copy].load_state_dict(self.nets["actor"].state_dict())
 
     @torch.no_grad()
     def _polyak(self) -> None:

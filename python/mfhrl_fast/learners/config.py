@@ -80,13 +80,23 @@ class SACConfig:
     policy_averaging: float = 0.0
     """Polyak rate of an averaged copy of the actor, updated after every gradient step;
     ``act(..., averaged=True)`` acts with it. 0 keeps no copy (ours; SAC has none)."""
+    trust_region: float = 0.0
+    """Weight lambda of E_s KL(pi(.|s) || pi_ref(.|s)) in the actor's loss, pi_ref a frozen
+    copy of the actor that trails it at Polyak rate ``trust_region_rate``: a moving trust
+    region in the manner of PROTO (Li et al. 2023). 0 keeps no copy (ours; SAC has none)."""
+    trust_region_rate: float = 0.005
+    """Polyak rate of pi_ref after every gradient step (ours; 0 keeps it where it was
+    synced, e.g. at the offline actor for a whole online phase)."""
 
     def __post_init__(self) -> None:
         _check(self, positive=("actor_lr", "critic_lr", "alpha_init"), unit=("gamma", "tau"))
         if self.alpha_lr is not None and self.alpha_lr <= 0:
             raise ValueError(f"alpha_lr must be > 0 or None, got {self.alpha_lr}")
-        if not 0 <= self.policy_averaging <= 1:
-            raise ValueError(f"policy_averaging must be in [0, 1], got {self.policy_averaging}")
+        for name in ("policy_averaging", "trust_region_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.trust_region < 0:
+            raise ValueError(f"trust_region must be >= 0, got {self.trust_region}")
         if self.target_update_period < 1:
             raise ValueError("target_update_period must be >= 1")
         if self.log_std_min >= self.log_std_max:

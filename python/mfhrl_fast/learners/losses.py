@@ -68,6 +68,16 @@ def sac_actor_loss(
     return per_member, {"actor": per_member.detach(), "entropy": -log_pi.detach().mean(-1)}
 
 
+def gaussian_kl(mean: torch.Tensor, log_std: torch.Tensor, ref_mean: torch.Tensor,
+                ref_log_std: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, std^2) || N(ref_mean, ref_std^2)) of diagonal Gaussians, summed over the
+    last dim. Both policies squash their Gaussian by the same tanh, a bijection, so this is
+    also the KL of the squashed action distributions (the actor's trust region)."""
+    var_ratio = (2 * (log_std - ref_log_std)).exp()
+    mahalanobis = ((mean - ref_mean) / ref_log_std.exp()).square()
+    return 0.5 * (var_ratio + mahalanobis - 1.0).sum(-1) - (log_std - ref_log_std).sum(-1)
+
+
 def temperature_loss(
     log_alpha: torch.Tensor, log_pi: torch.Tensor, target_entropy: float
 ) -> tuple[torch.Tensor, Metrics]:
