@@ -90,3 +90,13 @@ def test_run_config_precision_and_offline_cache_key():
     assert offline_key(config) != offline_key(config.replace(precision="bf16"))
     with pytest.raises(ValueError, match="precision must be one of"):
         RunConfig(precision="float16")
+
+
+def test_offline_cache_key_survives_newer_cql_fields_at_their_defaults():
+    """The demo's offline cache made before the trust-region fields keeps its key; setting
+    one of them changes the key."""
+    from mfhrl_fast.igm.config import override
+
+    assert offline_key(demo()) == "b444a0bbdd93894b"
+    assert offline_key(override(demo(), {"offline": {"cql": {"trust_region": 0.5}}})) != \
+        offline_key(demo())

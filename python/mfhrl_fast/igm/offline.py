@@ -120,11 +120,19 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
     return cql
 
 
+_LATER_CQL_FIELDS = {"trust_region": 0.0, "trust_region_rate": 0.005}
+"""CQL config fields newer than caches in use, left out of the key at these defaults."""
+
+
 def offline_key(config: RunConfig) -> str:
     """A digest of everything the offline phase depends on (dataset, offline config, seed,
     device, precision), naming cached offline results shared by runs of other strategies
     and budgets."""
-    parts = {"dataset": asdict(config.dataset), "offline": asdict(config.offline),
+    offline = asdict(config.offline)
+    for name, default in _LATER_CQL_FIELDS.items():  # at their defaults: the older keys
+        if offline["cql"][name] == default:
+            del offline["cql"][name]
+    parts = {"dataset": asdict(config.dataset), "offline": offline,
              "seed": config.seed, "device": config.device}
     if config.precision != "fp32":  # fp32 keeps the keys of caches made before the option
         parts["precision"] = config.precision

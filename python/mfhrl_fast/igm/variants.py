@@ -13,6 +13,14 @@ from typing import Any
 _H2O = {"cql_weight": 0.0, "cql_states": "real", "lr_warmup_steps": 0}
 """No extra term: H2O's objective as the paper gives it (MF-HRL-IGM eq. 1, H2O eqs. 6-8)."""
 
+
+def _layer_norm(online: dict[str, Any] | None = None, **h2o: Any) -> dict[str, Any]:
+    """LayerNorm critics offline and online (RLPD's), with further ``online`` and
+    ``online.h2o`` changes; these variants share their own offline phase, not the others'."""
+    return {"offline": {"cql": {"critic_layer_norm": True}},
+            "online": (online or {}) | {"h2o": {"critic_layer_norm": True} | h2o}}
+
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "ours": {},
     "h2o": {"online": {"h2o": _H2O}},
@@ -34,6 +42,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-actor-w": {"online": {"h2o": {"actor_states": "all-w"}}},
     "ours-decay1200": {"online": {"h2o": {"cql_decay_steps": 1200}}},
     "ours-decay2400": {"online": {"h2o": {"cql_decay_steps": 2400}}},
+    "ours-tr": {"online": {"h2o": {"trust_region": 1.0}}},
+    "h2o-tr": {"online": {"h2o": _H2O | {"trust_region": 1.0}}},
+    "ln": _layer_norm(),
+    "ln-h2o": _layer_norm(**_H2O),
+    "ln-h2o-tr": _layer_norm(**_H2O, trust_region=1.0),
+    "ln-h2o-alpha": _layer_norm({"carry_alpha": False}, **_H2O, alpha_init=0.02),
+    "ln-weight1": _layer_norm(cql_weight=1.0),
+    "ln-weight2": _layer_norm(cql_weight=2.0),
+    "ln-cql-real": _layer_norm(**_H2O | {"cql_weight": 5.0, "cql_n_actions": 4}),
+    "ln-w-weighted": _layer_norm(cql_states="all-w"),
+    "ln-decay1200": _layer_norm(cql_decay_steps=1200),
+    "ln-decay2400": _layer_norm(cql_decay_steps=2400),
 }
 """'ours' is the default (H2O plus CQL(H)'s sampled-action term, weight 5, on every state
 of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (eq. 1 alone).
