@@ -205,6 +205,21 @@ def test_ablate_writes_one_row_per_run_and_a_table(tmp_path):
         ablate(config, variants=["nope"], strategies=["highest"], seeds=[0], out_dir=tmp_path)
 
 
+def test_ablate_trains_the_offline_phase_the_variants_share(tmp_path):
+    """Variants that change the offline phase (the LayerNorm 'ln*' ones) run from an
+    offline phase trained with their offline config, not the base's; mixing them with
+    variants of the base's offline phase is refused."""
+    config = tiny_config(tmp_path, budget=8.0)
+    rows = ablate(config, variants=["ln", "ln-h2o"], strategies=["highest"], seeds=[0],
+                  out_dir=tmp_path / "abl")
+    assert rows[0]["offline_return"] == rows[1]["offline_return"]
+    (cached,) = (tmp_path / "abl" / "offline").glob("offline-*.pt")
+    assert any(".norm_scales." in k for k in torch.load(cached, weights_only=True)["nets"])
+    with pytest.raises(ValueError, match="share the offline phase"):
+        ablate(config, variants=["ours", "ln"], strategies=["highest"], seeds=[0],
+               out_dir=tmp_path / "mixed")
+
+
 def test_compare_takes_the_study_grid_by_default(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr("mfhrl_fast.igm.compare.compare",

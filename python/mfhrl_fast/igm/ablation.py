@@ -70,11 +70,13 @@ def ablate(base: RunConfig, *, variants: Sequence[str], strategies: Sequence[str
         raise ValueError(f"unknown variants {unknown}; choose from {sorted(VARIANTS)}")
     configs = {v: override(base, VARIANTS[v]) for v in variants}
     if len({offline_key(c) for c in configs.values()}) != 1:
-        raise ValueError("the variants must share the offline phase (online overrides only)")
+        raise ValueError("the variants must share the offline phase (the same offline "
+                         "overrides, e.g. only the LayerNorm 'ln*' variants together)")
+    shared = configs[variants[0]]  # the offline phase of every variant (maybe not base's)
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    dataset = load_dataset(base.dataset)
-    offline = offline_states(base, list(seeds), dataset, parallel, log=log,
+    dataset = load_dataset(shared.dataset)
+    offline = offline_states(shared, list(seeds), dataset, parallel, log=log,
                              cache_dir=folder / "offline")
     rows: list[dict[str, Any]] = []
     for variant, config in configs.items():
