@@ -266,3 +266,17 @@ def test_trust_region_adds_lambda_kl_to_the_reference_actor():
     for b, r, a in zip(before, moving.nets["actor_ref"].parameters(),
                        moving.nets["actor"].parameters(), strict=True):
         torch.testing.assert_close(r, b + 0.25 * (a - b))
+
+
+def test_trust_region_weight_anneals_linearly_to_zero():
+    """trust_region_decay_steps = 4: lambda is 1.5 (1 - t / 4) at update t (PROTO-style
+    annealing), logged as trust_region; the KL is still logged once lambda is 0."""
+    from mfhrl_fast.learners.config import annealed
+
+    assert annealed(2.0, 0, 10**6) == 2.0 and annealed(2.0, 4, 1) == 1.5
+    assert annealed(2.0, 4, 9) == 0.0
+    learner = make_learner("h2o", 2, seed=1, trust_region=1.5, trust_region_decay_steps=4)
+    seen = [learner.train_step(random_batch(2, 6, seed=i), random_batch(2, 6, seed=20 + i))
+            for i in range(6)]
+    assert [m["losses/trust_region"] for m in seen] == [1.5, 1.125, 0.75, 0.375, 0.0, 0.0]
+    assert all("losses/kl_ref" in m for m in seen)

@@ -26,10 +26,11 @@ the real and simulated batches and on the evaluated episodes against their Monte
 return, the critic loss and its terms, policy entropy and temperature, w and u, and the
 fraction of the evaluated episodes in which the cheetah flipped over."""
 
-OPTION_DIAGNOSTICS = ("losses/cql_weight", "losses/kl_ref")
+OPTION_DIAGNOSTICS = ("losses/cql_weight", "losses/kl_ref", "losses/trust_region")
 """The options' quantities, NaN in a run without the option: the conservative term's
-weight (``cql_weight``, annealed by ``cql_decay_steps``) and the actor's KL to its trust
-region's reference (``trust_region``)."""
+weight (``cql_weight``, annealed by ``cql_decay_steps``), the actor's KL to its trust
+region's reference and the trust region's weight (``trust_region``, annealed by
+``trust_region_decay_steps``)."""
 
 FLIP_DIAGNOSTICS = ("eval/q_flipped", "eval/mc_flipped")
 """Q and the Monte-Carlo return on the evaluated episodes' flipped states: NaN in a round

@@ -47,6 +47,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ln": _layer_norm(),
     "ln-h2o": _layer_norm(**_H2O),
     "ln-h2o-tr": _layer_norm(**_H2O, trust_region=1.0),
+    "ln-h2o-tr0.3": _layer_norm(**_H2O, trust_region=0.3),
+    "ln-h2o-tr-decay": _layer_norm(**_H2O, trust_region=1.0, trust_region_decay_steps=2400),
     "ln-h2o-alpha": _layer_norm({"carry_alpha": False}, **_H2O, alpha_init=0.02),
     "ln-weight1": _layer_norm(cql_weight=1.0),
     "ln-weight2": _layer_norm(cql_weight=2.0),
@@ -72,4 +74,12 @@ level's rollouts as H2O's code does instead of on the real (s, a) replayed in th
 (the default's 'paired' data), and 1000 H2O and discriminator steps per round (one per
 simulated step of the demo's 4 x 250-step rounds, H2O's update-to-data ratio) instead of
 the demo's 200 (measured worse: docs/results/ablation/lowest-b8-utd1.md), and the actor
-improved on the real states only or on every state weighted by w (``actor_states``)."""
+improved on the real states only or on every state weighted by w (``actor_states``), the
+conservative weight annealed to 0 over 1200 or 2400 updates (``cql_decay_steps``), and a
+trust region: the actor's loss plus 1.0 x KL to a copy of itself trailing at Polyak rate
+0.005 (``trust_region``), on our objective or on faithful H2O. The 'ln*' variants put
+LayerNorm in the critics offline and online (their own offline phase) and then change the
+online objective: ours ('ln'), faithful H2O ('ln-h2o'), faithful H2O with the trust region
+(weight 1 or 0.3), faithful H2O with the temperature restarted at 0.02, our term at weight
+1 or 2, on the real states only, with w-weighted simulated rows, or annealed to 0
+(docs/results/ablation/online-dip-s100.md)."""

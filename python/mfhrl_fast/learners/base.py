@@ -20,7 +20,7 @@ from torch import nn
 
 from . import losses
 from .batch import member_batch, metrics_to_floats
-from .config import SACConfig
+from .config import SACConfig, annealed
 from .loss_types import CriticLoss, LossBatch, LossOutput, Metrics
 from .nets import EnsembleMLP, tanh_gaussian, twin_input
 from .precision import compute_dtype, resolve_precision
@@ -199,7 +199,9 @@ class EnsembleLearner(LearnerStateMixin):
             with torch.no_grad():
                 ref_mean, ref_log_std = self._policy(data.pi_obs, net="actor_ref")
             kl = losses.gaussian_kl(mean, log_std, ref_mean, ref_log_std).mean(-1)
-            total, metrics = total + c.trust_region * kl.sum(), metrics | {"kl_ref": kl.detach()}
+            weight = annealed(c.trust_region, c.trust_region_decay_steps, self.num_updates)
+            total = total + weight * kl.sum()
+            metrics = metrics | {"kl_ref": kl.detach(), "trust_region": torch.tensor(weight)}
         if c.auto_alpha:
             alpha_loss, m = losses.temperature_loss(
                 self.nets.log_alpha, log_pi, self.target_entropy)

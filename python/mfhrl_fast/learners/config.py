@@ -39,6 +39,11 @@ def _check(config: object, *, positive: tuple[str, ...] = (), unit: tuple[str, .
         raise ValueError(f"{name}.hidden_sizes must be positive ints, got {hidden!r}")
 
 
+def annealed(value: float, decay_steps: int, updates: int) -> float:
+    """``value`` annealed linearly to 0 over ``decay_steps`` updates (constant if 0)."""
+    return value * max(0.0, 1.0 - updates / decay_steps) if decay_steps else value
+
+
 @dataclass(frozen=True)
 class SACConfig:
     """Soft actor-critic shared by every learner (SAC's)."""
@@ -87,6 +92,9 @@ class SACConfig:
     trust_region_rate: float = 0.005
     """Polyak rate of pi_ref after every gradient step (ours; 0 keeps it where it was
     synced, e.g. at the offline actor for a whole online phase)."""
+    trust_region_decay_steps: int = 0
+    """Anneal lambda linearly to 0 over this many updates, as PROTO anneals its KL weight
+    (ours; 0 keeps it constant)."""
 
     def __post_init__(self) -> None:
         _check(self, positive=("actor_lr", "critic_lr", "alpha_init"), unit=("gamma", "tau"))
@@ -95,8 +103,8 @@ class SACConfig:
         for name in ("policy_averaging", "trust_region_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.trust_region < 0:
-            raise ValueError(f"trust_region must be >= 0, got {self.trust_region}")
+        if self.trust_region < 0 or self.trust_region_decay_steps < 0:
+            raise ValueError("trust_region and trust_region_decay_steps must be >= 0")
         if self.target_update_period < 1:
             raise ValueError("target_update_period must be >= 1")
         if self.log_std_min >= self.log_std_max:

@@ -9,7 +9,7 @@ import torch
 from . import losses
 from .base import EnsembleLearner
 from .batch import TRANSITION_KEYS, host_fidelity
-from .config import H2OConfig
+from .config import H2OConfig, annealed
 from .cql import sampled_action_q
 from .discriminators import FidelityDiscriminators
 from .loss_types import CriticLoss, LossBatch
@@ -104,9 +104,7 @@ class EnsembleH2O(EnsembleLearner):
         """The conservative term's weight at this update: ``cql_weight``, annealed linearly
         to 0 over ``cql_decay_steps`` updates when that is set."""
         c = self.config
-        if not c.cql_decay_steps:
-            return c.cql_weight
-        return c.cql_weight * max(0.0, 1.0 - self.num_updates / c.cql_decay_steps)
+        return annealed(c.cql_weight, c.cql_decay_steps, self.num_updates)
 
     def _cql_rows(self, data: LossBatch) -> int:
         """Rows (real first, then simulated) under the retained CQL term."""
