@@ -48,6 +48,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ln-h2o": _layer_norm(**_H2O),
     "ln-h2o-tr": _layer_norm(**_H2O, trust_region=1.0),
     "ln-h2o-tr0.3": _layer_norm(**_H2O, trust_region=0.3),
+    "ln-h2o-tr2": _layer_norm(**_H2O, trust_region=2.0),
     "ln-h2o-tr-decay": _layer_norm(**_H2O, trust_region=1.0, trust_region_decay_steps=2400),
     "ln-h2o-alpha": _layer_norm({"carry_alpha": False}, **_H2O, alpha_init=0.02),
     "ln-weight1": _layer_norm(cql_weight=1.0),
@@ -80,6 +81,6 @@ trust region: the actor's loss plus 1.0 x KL to a copy of itself trailing at Pol
 0.005 (``trust_region``), on our objective or on faithful H2O. The 'ln*' variants put
 LayerNorm in the critics offline and online (their own offline phase) and then change the
 online objective: ours ('ln'), faithful H2O ('ln-h2o'), faithful H2O with the trust region
-(weight 1 or 0.3), faithful H2O with the temperature restarted at 0.02, our term at weight
+(weight 1, 0.3 or 2), faithful H2O with the temperature restarted at 0.02, our term at weight
 1 or 2, on the real states only, with w-weighted simulated rows, or annealed to 0
 (docs/results/ablation/online-dip-s100.md)."""
