@@ -201,7 +201,7 @@ class EnsembleLearner(LearnerStateMixin):
             kl = losses.gaussian_kl(mean, log_std, ref_mean, ref_log_std).mean(-1)
             weight = annealed(c.trust_region, c.trust_region_decay_steps, self.num_updates)
             total = total + weight * kl.sum()
-            metrics = metrics | {"kl_ref": kl.detach(), "trust_region": torch.tensor(weight)}
+            metrics = metrics | {"kl_ref": kl.detach(), "trust_region": kl.new_tensor(weight)}
         if c.auto_alpha:
             alpha_loss, m = losses.temperature_loss(
                 self.nets.log_alpha, log_pi, self.target_entropy)

@@ -97,7 +97,7 @@ class EnsembleH2O(EnsembleLearner):
             diff = losses.cql_penalty(q_c[..., 0], q_c[..., 1:], log_mu, rows_weight)
             loss = loss + weight_now * diff.sum(0)
             metrics |= {"critic": loss.detach(), "cql_diff": diff.detach().mean(0),
-                        "cql_weight": torch.tensor(weight_now)}
+                        "cql_weight": q.new_tensor(weight_now)}
         return CriticLoss(loss, 0.0, metrics)
 
     def cql_weight_now(self) -> float:
