@@ -107,6 +107,29 @@ def test_carry_alpha_false_restarts_the_online_temperature(tmp_path):
             torch.testing.assert_close(fresh.state_dict()[key], value)
 
 
+def test_explore_std_adds_seeded_clipped_noise_to_the_rollouts_only(tmp_path):
+    """online.explore_std adds N(0, std^2) to the members' actions in the collected rollouts
+    (the same noise for the same round seed), clipped to the action box; 0 adds none."""
+    dataset = None
+    actions = {}
+    for std in (0.0, 0.3, 3.0):
+        config = tiny_config(tmp_path, online={"explore_std": std})
+        dataset = dataset or load_dataset(config.dataset)
+        exp = Experiment(config, dataset, offline_state(train_offline(config, dataset)))
+        exp.learner.act = lambda obs, member: np.zeros((len(obs), 6), np.float32)
+        members = np.zeros(config.online.episodes_per_round, dtype=np.int64)
+        actions[std] = [exp.rollouts(0, members, seed)["action"] for seed in (5, 5, 6)]
+    assert all(not a.any() for a in actions[0.0])
+    first, again, other = actions[0.3]
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert abs(first.std() - 0.3) < 0.03 and abs(first.mean()) < 0.05
+    wide = actions[3.0][0]
+    assert wide.min() == -1.0 and wide.max() == 1.0 and np.isin(wide, (-1.0, 1.0)).mean() > 0.6
+    with pytest.raises(ValueError, match="explore_std"):
+        override(demo(), {"online": {"explore_std": -0.1}})
+
+
 def test_averaged_actor_starts_offline_and_is_the_evaluated_policy(tmp_path, monkeypatch):
     config = tiny_config(tmp_path, online={"h2o": {"policy_averaging": 0.5}})
     dataset = load_dataset(config.dataset)

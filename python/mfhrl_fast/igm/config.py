@@ -150,6 +150,11 @@ class OnlineConfig:
     """Deterministic evaluation episodes in the true dynamics (ours)."""
     eval_steps: int = 1000
     """Steps of an evaluation episode (HalfCheetah-v5's)."""
+    explore_std: float = 0.0
+    """Std of Gaussian noise added to the members' (already stochastic) actions in the
+    collected rollouts, clipped to [-1, 1]: exploration beyond the policy's own std, whose
+    pre-tanh std leaves the offline phase at ~0.09 (ours; 0 adds none, as H2O). The
+    evaluation stays deterministic."""
     carry_optimizer: bool = False
     """Start the online Adam from the offline phase's moments instead of a fresh one (ours)."""
     carry_alpha: bool = True
@@ -182,6 +187,8 @@ class OnlineConfig:
             raise ValueError(f"online.eta must be >= 0, got {self.eta}")
         if self.eta0 <= 0 or self.c < 0:
             raise ValueError("online.eta0 must be > 0 and c >= 0")
+        if not 0 <= self.explore_std < float("inf"):
+            raise ValueError(f"online.explore_std must be finite and >= 0, got {self.explore_std}")
 
 
 @dataclass(frozen=True)

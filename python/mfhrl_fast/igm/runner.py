@@ -135,8 +135,9 @@ class Experiment:
 
     def rollouts(self, level: int, members: np.ndarray, seed: int) -> dict[str, np.ndarray]:
         """n_e episodes at ``level`` in one pool, episode i acted by member ``members[i]``
-        with stochastic actions; every transition is stored in the simulated replay by the
-        C++ step (fidelity id and bootstrap masks). Returns the round's valid transitions."""
+        with stochastic actions (plus ``online.explore_std`` noise); every transition is
+        stored in the simulated replay by the C++ step (fidelity id and bootstrap masks).
+        Returns the round's valid transitions."""
         pool, b = self._pool(level), self.buffers
 
         def store(step: PoolStep) -> None:
@@ -144,8 +145,17 @@ class Experiment:
             b.obs[t], b.action[t], b.reward[t] = step.obs, step.action, step.reward
             b.next_obs[t], b.terminated[t], b.valid[t] = step.next_obs, step.terminated, step.valid
 
-        rollout(pool, lambda obs: self.learner.act(obs, member=members),
-                self.config.online.episode_steps, replay=self.sim, sink=store,
+        explore = self.config.online.explore_std
+        noise_rng = np.random.default_rng([seed, 9])
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            action = self.learner.act(obs, member=members)
+            if explore > 0:
+                noise = noise_rng.standard_normal(action.shape, dtype=np.float32)
+                action = np.clip(action + explore * noise, -1.0, 1.0)
+            return action
+
+        rollout(pool, act, self.config.online.episode_steps, replay=self.sim, sink=store,
                 obs=pool.reset(seed=seed))
         keep = b.valid.reshape(-1)
         batch = {k: getattr(b, k).reshape(keep.size, *getattr(b, k).shape[2:])[keep]
