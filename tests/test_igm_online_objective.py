@@ -66,15 +66,35 @@ def test_online_objective_config_errors(bad):
         H2OConfig(**bad)
 
 
-def test_defaults_faithful_learner_conservative_run():
-    """EnsembleH2O alone is faithful H2O; the MF-HRL-IGM runs add our conservative term."""
-    assert H2OConfig().cql_weight == 0.0
+def test_defaults_faithful_learner_trust_region_run():
+    """EnsembleH2O alone is faithful H2O; the MF-HRL-IGM runs keep its critic loss and add
+    LayerNorm critics (offline too), the actor's trust region and exploration noise."""
+    assert H2OConfig().cql_weight == 0.0 and H2OConfig().trust_region == 0.0
     for config in (demo(), study()):
-        assert config.online.h2o.cql_weight > 0 and config.online.h2o.cql_states == "all"
-        assert config.online.disc_steps == config.online.gradient_steps
+        h2o = config.online.h2o
+        assert h2o.cql_weight == 0.0 and h2o.trust_region == 1.0 and h2o.critic_layer_norm
+        assert config.offline.cql.critic_layer_norm and config.online.explore_std == 0.3
+        assert (config.online.gradient_steps, config.online.disc_steps) == (600, 200)
+    previous = override(demo(), VARIANTS["ours-cql"])
+    assert previous.online.h2o.cql_weight == 5.0 and previous.online.h2o.cql_states == "all"
+    assert not previous.offline.cql.critic_layer_norm and previous.online.explore_std == 0.0
+    assert previous.online.gradient_steps == previous.online.disc_steps == 200
     assert override(demo(), VARIANTS["h2o"]).online.h2o.cql_weight == 0.0
     for name, changes in VARIANTS.items():  # every named variant is a valid override
         assert override(demo(), changes).online.h2o.hidden_sizes == (64, 64), name
+
+
+def test_the_default_is_the_measured_variant():
+    """'ours' over the demo is the ablation's ln-h2o-tr-g600-explore, up to the fields of the
+    conservative term, which weight 0 switches off."""
+    def effective(config):
+        d = config.to_dict()
+        for name in ("cql_states", "cql_n_actions"):
+            d["online"]["h2o"].pop(name)
+        return d
+
+    measured = override(demo(), VARIANTS["ln-h2o-tr-g600-explore"])
+    assert effective(measured) == effective(override(demo(), VARIANTS["ours"]))
 
 
 def test_carry_optimizer_starts_from_the_offline_adam_state(tmp_path):
@@ -205,16 +225,19 @@ def test_rounds_csv_holds_the_diagnostics(tmp_path):
         rows = list(csv.DictReader(f))
     assert set(DIAGNOSTICS) | set(OPTION_DIAGNOSTICS) <= set(rows[0])
     assert math.isfinite(float(rows[0]["eval/q"])) and math.isnan(float(rows[0]["losses/q_real"]))
-    for row in rows[1:]:
-        assert all(math.isfinite(float(row[k])) for k in DIAGNOSTICS), row
+    on = [k for k in DIAGNOSTICS if k != "losses/cql_diff"] + ["losses/kl_ref",
+                                                              "losses/trust_region"]
+    for row in rows[1:]:  # the default has the trust region on and the CQL term off
+        assert all(math.isfinite(float(row[k])) for k in on), row
+        assert math.isnan(float(row["losses/cql_diff"])), row
 
 
 def test_ablate_writes_one_row_per_run_and_a_table(tmp_path):
     config = tiny_config(tmp_path, budget=8.0)
-    rows = ablate(config, variants=["ours", "h2o"], strategies=["highest"], seeds=[0, 1],
+    rows = ablate(config, variants=["ours-cql", "h2o"], strategies=["highest"], seeds=[0, 1],
                   out_dir=tmp_path / "abl")
     assert [(r["variant"], r["seed"]) for r in rows] == [
-        ("ours", 0), ("ours", 1), ("h2o", 0), ("h2o", 1)]
+        ("ours-cql", 0), ("ours-cql", 1), ("h2o", 0), ("h2o", 1)]
     for r in rows:
         assert r["final_ratio"] == pytest.approx(r["final_return"] / r["offline_return"])
         assert r["min_ratio"] <= r["final_ratio"] + 1e-12
@@ -229,9 +252,9 @@ def test_ablate_writes_one_row_per_run_and_a_table(tmp_path):
 
 
 def test_ablate_trains_the_offline_phase_the_variants_share(tmp_path):
-    """Variants that change the offline phase (the LayerNorm 'ln*' ones) run from an
-    offline phase trained with their offline config, not the base's; mixing them with
-    variants of the base's offline phase is refused."""
+    """Variants that change the offline phase (the LayerNorm 'ln*' ones, over the previous
+    default) run from an offline phase trained with their offline config, not the base's;
+    mixing them with variants of another offline phase is refused."""
     config = tiny_config(tmp_path, budget=8.0)
     rows = ablate(config, variants=["ln", "ln-h2o"], strategies=["highest"], seeds=[0],
                   out_dir=tmp_path / "abl")
@@ -239,7 +262,7 @@ def test_ablate_trains_the_offline_phase_the_variants_share(tmp_path):
     (cached,) = (tmp_path / "abl" / "offline").glob("offline-*.pt")
     assert any(".norm_scales." in k for k in torch.load(cached, weights_only=True)["nets"])
     with pytest.raises(ValueError, match="share the offline phase"):
-        ablate(config, variants=["ours", "ln"], strategies=["highest"], seeds=[0],
+        ablate(config, variants=["ours-cql", "ln"], strategies=["highest"], seeds=[0],
                out_dir=tmp_path / "mixed")
 
 

@@ -93,10 +93,13 @@ def test_run_config_precision_and_offline_cache_key():
 
 
 def test_offline_cache_key_survives_newer_cql_fields_at_their_defaults():
-    """The demo's offline cache made before the trust-region fields keeps its key; setting
-    one of them changes the key."""
+    """The demo's offline cache made before the trust-region fields keeps its key (today the
+    offline phase of the previous default, ``ours-cql``); the LayerNorm default's key is
+    pinned too; setting one of the newer fields changes the key."""
     from mfhrl_fast.igm.config import override
+    from mfhrl_fast.igm.variants import VARIANTS
 
-    assert offline_key(demo()) == "b444a0bbdd93894b"
+    assert offline_key(override(demo(), VARIANTS["ours-cql"])) == "b444a0bbdd93894b"
+    assert offline_key(demo()) == "55efda7370362dfd"
     assert offline_key(override(demo(), {"offline": {"cql": {"trust_region": 0.5}}})) != \
         offline_key(demo())

@@ -1,4 +1,5 @@
-"""Named online objectives: ours (the default), faithful H2O and the ablation's variants.
+"""Named online objectives: ours (the default), the previous default, faithful H2O and the
+ablation's variants.
 
 Each entry is a set of overrides of a :class:`~.config.RunConfig` (as a TOML file would
 give them) applied over a preset: ``mfhrl-fast demo | run | compare --variant NAME``
@@ -13,37 +14,61 @@ from typing import Any
 _H2O = {"cql_weight": 0.0, "cql_states": "real", "lr_warmup_steps": 0}
 """No extra term: H2O's objective as the paper gives it (MF-HRL-IGM eq. 1, H2O eqs. 6-8)."""
 
+_CQL_TERM = {"offline": {"cql": {"critic_layer_norm": False}},
+             "online": {"explore_std": 0.0, "gradient_steps": 200,
+                        "h2o": {"cql_weight": 5.0, "cql_states": "all", "cql_n_actions": 4,
+                                "critic_layer_norm": False, "trust_region": 0.0}}}
+"""The previous default over the demo preset (``ours-cql``): no LayerNorm, CQL(H)'s
+sampled-action term at weight 5 on every state, no trust region, no exploration noise,
+200 H2O steps per round. Every variant below but ``ours`` changes this base, as it was
+measured."""
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied, nested tables merged key by key."""
+    out = dict(base)
+    for key, value in changes.items():
+        nested = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merge(out[key], value) if nested else value
+    return out
+
+
+def _was(online: dict[str, Any] | None = None, **h2o: Any) -> dict[str, Any]:
+    """The previous default (:data:`_CQL_TERM`) with ``online`` and ``online.h2o`` changes."""
+    return _merge(_CQL_TERM, {"online": (online or {}) | {"h2o": h2o}})
+
 
 def _layer_norm(online: dict[str, Any] | None = None, **h2o: Any) -> dict[str, Any]:
-    """LayerNorm critics offline and online (RLPD's), with further ``online`` and
-    ``online.h2o`` changes; these variants share their own offline phase, not the others'."""
-    return {"offline": {"cql": {"critic_layer_norm": True}},
-            "online": (online or {}) | {"h2o": {"critic_layer_norm": True} | h2o}}
+    """LayerNorm critics offline and online (RLPD's) over the previous default, with further
+    ``online`` and ``online.h2o`` changes; these variants share their own offline phase."""
+    return _merge(_was(online, critic_layer_norm=True, **h2o),
+                  {"offline": {"cql": {"critic_layer_norm": True}}})
 
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "ours": {},
-    "h2o": {"online": {"h2o": _H2O}},
-    "h2o+warmup": {"online": {"h2o": _H2O | {"lr_warmup_steps": 1000}}},
-    "h2o+cql-real": {"online": {"h2o": _H2O | {"cql_weight": 5.0, "cql_n_actions": 4}}},
-    "ours-disc25": {"online": {"disc_steps": 25}},
-    "ours-weight2": {"online": {"h2o": {"cql_weight": 2.0}}},
-    "ours-w-weighted": {"online": {"h2o": {"cql_states": "all-w"}}},
-    "ours-beta1": {"online": {"h2o": {"beta": 1.0}}},
-    "ours-n10": {"online": {"h2o": {"cql_n_actions": 10}}},
-    "ours-actor-lr3e-5": {"online": {"h2o": {"actor_lr": 3e-5}}},
-    "ours-avg": {"online": {"h2o": {"policy_averaging": 0.005}}},
-    "ours-tau02": {"online": {"h2o": {"tau": 0.02}}},
-    "ours-tau05": {"online": {"h2o": {"tau": 0.05}}},
-    "ours-w1": {"online": {"h2o": {"ratio_clip": (1.0, 1.0)}}},
-    "ours-disc-rollouts": {"online": {"disc_data": "rollouts"}},
-    "ours-utd1": {"online": {"gradient_steps": 1000, "disc_steps": 1000}},
-    "ours-actor-real": {"online": {"h2o": {"actor_states": "real"}}},
-    "ours-actor-w": {"online": {"h2o": {"actor_states": "all-w"}}},
-    "ours-decay1200": {"online": {"h2o": {"cql_decay_steps": 1200}}},
-    "ours-decay2400": {"online": {"h2o": {"cql_decay_steps": 2400}}},
-    "ours-tr": {"online": {"h2o": {"trust_region": 1.0}}},
-    "h2o-tr": {"online": {"h2o": _H2O | {"trust_region": 1.0}}},
+    "ours-cql": _was(),
+    "h2o": _was(**_H2O),
+    "h2o+warmup": _was(**_H2O | {"lr_warmup_steps": 1000}),
+    "h2o+cql-real": _was(**_H2O | {"cql_weight": 5.0, "cql_n_actions": 4}),
+    "ours-disc25": _was({"disc_steps": 25}),
+    "ours-weight2": _was(cql_weight=2.0),
+    "ours-w-weighted": _was(cql_states="all-w"),
+    "ours-beta1": _was(beta=1.0),
+    "ours-n10": _was(cql_n_actions=10),
+    "ours-actor-lr3e-5": _was(actor_lr=3e-5),
+    "ours-avg": _was(policy_averaging=0.005),
+    "ours-tau02": _was(tau=0.02),
+    "ours-tau05": _was(tau=0.05),
+    "ours-w1": _was(ratio_clip=(1.0, 1.0)),
+    "ours-disc-rollouts": _was({"disc_data": "rollouts"}),
+    "ours-utd1": _was({"gradient_steps": 1000, "disc_steps": 1000}),
+    "ours-actor-real": _was(actor_states="real"),
+    "ours-actor-w": _was(actor_states="all-w"),
+    "ours-decay1200": _was(cql_decay_steps=1200),
+    "ours-decay2400": _was(cql_decay_steps=2400),
+    "ours-tr": _was(trust_region=1.0),
+    "h2o-tr": _was(**_H2O, trust_region=1.0),
     "ln": _layer_norm(),
     "ln-h2o": _layer_norm(**_H2O),
     "ln-h2o-tr": _layer_norm(**_H2O, trust_region=1.0),
@@ -52,6 +77,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ln-h2o-tr-decay": _layer_norm(**_H2O, trust_region=1.0, trust_region_decay_steps=2400),
     "ln-h2o-g600": _layer_norm({"gradient_steps": 600}, **_H2O),
     "ln-h2o-tr-g600": _layer_norm({"gradient_steps": 600}, **_H2O, trust_region=1.0),
+    "ln-h2o-tr-g600-beta1": _layer_norm({"gradient_steps": 600}, **_H2O, trust_region=1.0,
+                                        beta=1.0),
     "ln-h2o-explore": _layer_norm({"explore_std": 0.3}, **_H2O),
     "ln-h2o-tr-g600-explore": _layer_norm({"gradient_steps": 600, "explore_std": 0.3},
                                           **_H2O, trust_region=1.0),
@@ -63,8 +90,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ln-decay1200": _layer_norm(cql_decay_steps=1200),
     "ln-decay2400": _layer_norm(cql_decay_steps=2400),
 }
-"""'ours' is the default (H2O plus CQL(H)'s sampled-action term, weight 5, on every state
-of the batch, and one discriminator step per H2O step); 'h2o' is faithful H2O (eq. 1 alone).
+"""'ours' is the default (faithful H2O's critic loss with LayerNorm critics, a trust region
+on the actor, exploration noise 0.3 on the rollouts and, in the demo, 600 H2O steps per
+round: :data:`~.config.ONLINE_OBJECTIVE`); it was measured as 'ln-h2o-tr-g600-explore'.
+'ours-cql' is the previous default (H2O plus CQL(H)'s sampled-action term, weight 5, on
+every state of the batch, 200 H2O steps per demo round) and every other variant changes
+that base, as it was measured; 'h2o' is faithful H2O (eq. 1 alone) on it.
 The others change one thing: a learning-rate warm-up of faithful H2O, the conservative
 term on the real states only, 25 discriminator steps per round (the demo's earlier
 value), conservative weight 2, simulated rows of the term weighted by the dynamics ratio
@@ -87,5 +118,7 @@ trust region: the actor's loss plus 1.0 x KL to a copy of itself trailing at Pol
 LayerNorm in the critics offline and online (their own offline phase) and then change the
 online objective: ours ('ln'), faithful H2O ('ln-h2o'), faithful H2O with the trust region
 (weight 1, 0.3 or 2), faithful H2O with the temperature restarted at 0.02, our term at weight
-1 or 2, on the real states only, with w-weighted simulated rows, or annealed to 0
-(docs/results/ablation/online-dip-s100.md)."""
+1 or 2, on the real states only, with w-weighted simulated rows, or annealed to 0, and
+faithful H2O with or without the trust region at 600 H2O steps per round ('-g600'), with
+H2O's beta 1, or with exploration noise 0.3 on the rollouts ('-explore')
+(docs/results/ablation/online-dip.md)."""
