@@ -47,6 +47,8 @@ def _layer_norm(online: dict[str, Any] | None = None, **h2o: Any) -> dict[str, A
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "ours": {},
+    "ours-explore0.1": {"online": {"explore_std": 0.1}},
+    "ours-explore0.5": {"online": {"explore_std": 0.5}},
     "ours-cql": _was(),
     "h2o": _was(**_H2O),
     "h2o+warmup": _was(**_H2O | {"lr_warmup_steps": 1000}),
@@ -95,7 +97,8 @@ on the actor, exploration noise 0.3 on the rollouts and, in the demo, 600 H2O st
 round: :data:`~.config.ONLINE_OBJECTIVE`); it was measured as 'ln-h2o-tr-g600-explore'.
 'ours-cql' is the previous default (H2O plus CQL(H)'s sampled-action term, weight 5, on
 every state of the batch, 200 H2O steps per demo round) and every other variant changes
-that base, as it was measured; 'h2o' is faithful H2O (eq. 1 alone) on it.
+that base, as it was measured, except 'ours-explore0.1' / '0.5' (the default with the
+rollouts' noise at 0.1 or 0.5); 'h2o' is faithful H2O (eq. 1 alone) on it.
 The others change one thing: a learning-rate warm-up of faithful H2O, the conservative
 term on the real states only, 25 discriminator steps per round (the demo's earlier
 value), conservative weight 2, simulated rows of the term weighted by the dynamics ratio
