@@ -280,3 +280,39 @@ def test_trust_region_weight_anneals_linearly_to_zero():
             for i in range(6)]
     assert [m["losses/trust_region"] for m in seen] == [1.5, 1.125, 0.75, 0.375, 0.0, 0.0]
     assert all("losses/kl_ref" in m for m in seen)
+
+
+def test_trust_region_std_floor_prices_mean_moves_at_the_floor():
+    """trust_region_std_floor = f: the KL is that of the two Gaussians with their std raised
+    to f, so a mean move d of a policy with std s < f costs (d / f)^2 / 2 instead of
+    (d / s)^2 / 2 (per dim), the std below f is free, and floor 0 is the exact KL."""
+    from mfhrl_fast.learners.losses import floored_std, gaussian_kl
+
+    mean, ref_mean = torch.full((1, 1, ACT), 0.2), torch.zeros(1, 1, ACT)
+    small, tiny = torch.full((1, 1, ACT), math.log(0.09)), torch.full((1, 1, ACT), -4.0)
+    exact = gaussian_kl(mean, small, ref_mean, small)
+    floored = gaussian_kl(*floored_std(mean, small, ref_mean, small, floor=0.3))
+    torch.testing.assert_close(exact, torch.full((1, 1), ACT * 0.5 * (0.2 / 0.09) ** 2))
+    torch.testing.assert_close(floored, torch.full((1, 1), ACT * 0.5 * (0.2 / 0.3) ** 2))
+    torch.testing.assert_close(gaussian_kl(*floored_std(mean, tiny, ref_mean, small,
+                                                        floor=0.3)), floored)
+    assert floored_std(mean, small, ref_mean, tiny, floor=0.0)[3] is tiny
+    # in the learner: the logged KL is the floored one
+    real, sim = random_batch(2, 6, seed=41), random_batch(2, 6, seed=42)
+    tr = make_learner("h2o", 2, seed=6, discriminators=make_discriminators(), trust_region=1.0,
+                      trust_region_std_floor=3.0)  # above the fresh actor's std ~1
+    for step in range(3):
+        tr.train_step(random_batch(2, 6, seed=step), random_batch(2, 6, seed=9 + step))
+    out = tr.compute_loss(real, sim)
+    with torch.no_grad():
+        args = (*tr._policy(out.batch.pi_obs), *tr._policy(out.batch.pi_obs, net="actor_ref"))
+    torch.testing.assert_close(out.metrics["kl_ref"],
+                               gaussian_kl(*floored_std(*args, floor=3.0)).mean(-1))
+    assert not torch.allclose(out.metrics["kl_ref"], gaussian_kl(*args).mean(-1))
+
+
+def test_trust_region_std_floor_bad_value():
+    from mfhrl_fast.learners import H2OConfig
+
+    with pytest.raises(ValueError, match="trust_region_std_floor"):
+        H2OConfig(trust_region_std_floor=-0.1)

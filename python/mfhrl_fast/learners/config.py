@@ -95,6 +95,11 @@ class SACConfig:
     trust_region_decay_steps: int = 0
     """Anneal lambda linearly to 0 over this many updates, as PROTO anneals its KL weight
     (ours; 0 keeps it constant)."""
+    trust_region_std_floor: float = 0.0
+    """Floor on both policies' pre-tanh std inside the trust region's KL (ours; 0: the exact
+    KL). The KL prices a move of the mean by its size over the std, so a near-deterministic
+    policy (CQL leaves a std of ~0.09) may barely move; with a floor sigma_f the mean may
+    move by about sigma_f per unit of KL, e.g. within the rollouts' exploration noise."""
 
     def __post_init__(self) -> None:
         _check(self, positive=("actor_lr", "critic_lr", "alpha_init"), unit=("gamma", "tau"))
@@ -103,8 +108,10 @@ class SACConfig:
         for name in ("policy_averaging", "trust_region_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.trust_region < 0 or self.trust_region_decay_steps < 0:
-            raise ValueError("trust_region and trust_region_decay_steps must be >= 0")
+        if min(self.trust_region, self.trust_region_decay_steps,
+               self.trust_region_std_floor) < 0:
+            raise ValueError("trust_region, trust_region_decay_steps and "
+                             "trust_region_std_floor must be >= 0")
         if self.target_update_period < 1:
             raise ValueError("target_update_period must be >= 1")
         if self.log_std_min >= self.log_std_max:

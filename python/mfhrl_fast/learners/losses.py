@@ -78,6 +78,18 @@ def gaussian_kl(mean: torch.Tensor, log_std: torch.Tensor, ref_mean: torch.Tenso
     return 0.5 * (var_ratio + mahalanobis - 1.0).sum(-1) - (log_std - ref_log_std).sum(-1)
 
 
+def floored_std(mean: torch.Tensor, log_std: torch.Tensor, ref_mean: torch.Tensor,
+                ref_log_std: torch.Tensor, *, floor: float
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Both Gaussians' log std raised to at least log ``floor`` (the arguments of
+    :func:`gaussian_kl`); ``floor`` 0 returns them unchanged. Below the floor the KL no
+    longer depends on the std, so only the temperature sets it there."""
+    if floor <= 0:
+        return mean, log_std, ref_mean, ref_log_std
+    low = math.log(floor)
+    return mean, log_std.clamp_min(low), ref_mean, ref_log_std.clamp_min(low)
+
+
 def temperature_loss(
     log_alpha: torch.Tensor, log_pi: torch.Tensor, target_entropy: float
 ) -> tuple[torch.Tensor, Metrics]:
