@@ -52,7 +52,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-tr-floor0.3": {"online": {"h2o": {"trust_region_std_floor": 0.3}}},
     "ours-tr-rate0.05": {"online": {"h2o": {"trust_region_rate": 0.05}}},
     "ours-tr0.3": {"online": {"h2o": {"trust_region": 0.3}}},
+    "ours-online-tau02": {"online": {"h2o": {"tau": 0.02}}},
     "ours-cql": _was(),
+    "ours-cql-explore": _was({"explore_std": 0.3}),
     "h2o": _was(**_H2O),
     "h2o+warmup": _was(**_H2O | {"lr_warmup_steps": 1000}),
     "h2o+cql-real": _was(**_H2O | {"cql_weight": 5.0, "cql_n_actions": 4}),
@@ -101,7 +103,11 @@ round: :data:`~.config.ONLINE_OBJECTIVE`); it was measured as 'ln-h2o-tr-g600-ex
 'ours-cql' is the previous default (H2O plus CQL(H)'s sampled-action term, weight 5, on
 every state of the batch, 200 H2O steps per demo round) and every other variant changes
 that base, as it was measured, except 'ours-explore0.1' / '0.5' (the default with the
-rollouts' noise at 0.1 or 0.5); 'h2o' is faithful H2O (eq. 1 alone) on it.
+rollouts' noise at 0.1 or 0.5), 'ours-tr-floor0.3' (the trust region's KL with both stds
+floored at 0.3), 'ours-tr-rate0.05' (its reference trailing at rate 0.05), 'ours-tr0.3'
+(lambda 0.3) and 'ours-online-tau02' (the online critics' target rate 0.02);
+'ours-cql-explore' is the previous default with the rollouts' noise 0.3; 'h2o' is faithful
+H2O (eq. 1 alone) on it.
 The others change one thing: a learning-rate warm-up of faithful H2O, the conservative
 term on the real states only, 25 discriminator steps per round (the demo's earlier
 value), conservative weight 2, simulated rows of the term weighted by the dynamics ratio
