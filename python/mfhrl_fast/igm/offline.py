@@ -121,7 +121,7 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
 
 
 _LATER_CQL_FIELDS = {"trust_region": 0.0, "trust_region_rate": 0.005,
-                     "trust_region_decay_steps": 0}
+                     "trust_region_decay_steps": 0, "trust_region_std_floor": 0.0}
 """CQL config fields newer than caches in use, left out of the key at these defaults."""
 
 
