@@ -286,7 +286,11 @@ def test_trust_region_std_floor_prices_mean_moves_at_the_floor():
     """trust_region_std_floor = f: the KL is that of the two Gaussians with their std raised
     to f, so a mean move d of a policy with std s < f costs (d / f)^2 / 2 instead of
     (d / s)^2 / 2 (per dim), the std below f is free, and floor 0 is the exact KL."""
-    from mfhrl_fast.learners.losses import floored_std, gaussian_kl
+    from mfhrl_fast.learners.losses import floored_log_std, gaussian_kl
+
+    def floored_std(mean, log_std, ref_mean, ref_log_std, *, floor):
+        return (mean, floored_log_std(log_std, floor), ref_mean,
+                floored_log_std(ref_log_std, floor))
 
     mean, ref_mean = torch.full((1, 1, ACT), 0.2), torch.zeros(1, 1, ACT)
     small, tiny = torch.full((1, 1, ACT), math.log(0.09)), torch.full((1, 1, ACT), -4.0)
@@ -296,7 +300,7 @@ def test_trust_region_std_floor_prices_mean_moves_at_the_floor():
     torch.testing.assert_close(floored, torch.full((1, 1), ACT * 0.5 * (0.2 / 0.3) ** 2))
     torch.testing.assert_close(gaussian_kl(*floored_std(mean, tiny, ref_mean, small,
                                                         floor=0.3)), floored)
-    assert floored_std(mean, small, ref_mean, tiny, floor=0.0)[3] is tiny
+    assert floored_log_std(tiny, 0.0) is tiny
     # in the learner: the logged KL is the floored one
     real, sim = random_batch(2, 6, seed=41), random_batch(2, 6, seed=42)
     tr = make_learner("h2o", 2, seed=6, discriminators=make_discriminators(), trust_region=1.0,

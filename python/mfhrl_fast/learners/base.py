@@ -198,9 +198,9 @@ class EnsembleLearner(LearnerStateMixin):
         if c.trust_region > 0:
             with torch.no_grad():
                 ref_mean, ref_log_std = self._policy(data.pi_obs, net="actor_ref")
-            floored = losses.floored_std(mean, log_std, ref_mean, ref_log_std,
-                                         floor=c.trust_region_std_floor)
-            kl = losses.gaussian_kl(*floored).mean(-1)
+            floor = c.trust_region_std_floor
+            kl = losses.gaussian_kl(mean, losses.floored_log_std(log_std, floor), ref_mean,
+                                    losses.floored_log_std(ref_log_std, floor)).mean(-1)
             weight = annealed(c.trust_region, c.trust_region_decay_steps, self.num_updates)
             total = total + weight * kl.sum()
             metrics = metrics | {"kl_ref": kl.detach(), "trust_region": kl.new_tensor(weight)}

@@ -78,16 +78,11 @@ def gaussian_kl(mean: torch.Tensor, log_std: torch.Tensor, ref_mean: torch.Tenso
     return 0.5 * (var_ratio + mahalanobis - 1.0).sum(-1) - (log_std - ref_log_std).sum(-1)
 
 
-def floored_std(mean: torch.Tensor, log_std: torch.Tensor, ref_mean: torch.Tensor,
-                ref_log_std: torch.Tensor, *, floor: float
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Both Gaussians' log std raised to at least log ``floor`` (the arguments of
-    :func:`gaussian_kl`); ``floor`` 0 returns them unchanged. Below the floor the KL no
-    longer depends on the std, so only the temperature sets it there."""
-    if floor <= 0:
-        return mean, log_std, ref_mean, ref_log_std
-    low = math.log(floor)
-    return mean, log_std.clamp_min(low), ref_mean, ref_log_std.clamp_min(low)
+def floored_log_std(log_std: torch.Tensor, floor: float) -> torch.Tensor:
+    """``log_std`` raised to at least log ``floor`` (the trust region's
+    ``trust_region_std_floor``); ``floor`` 0 returns it unchanged. Below the floor a KL of
+    floored stds no longer depends on the std, so only the temperature sets it there."""
+    return log_std.clamp_min(math.log(floor)) if floor > 0 else log_std
 
 
 def temperature_loss(
