@@ -72,6 +72,19 @@ def test_episodes_returns_and_state_statistics():
         OfflineDataset(**{k: v[:0] for k, v in make_arrays().items()}).summary()
 
 
+def test_returns_to_go_stop_at_every_episode_end():
+    d = OfflineDataset(**make_arrays())  # rewards 0..9; episodes 0-3 (timeout), 4-6, 7-9
+    g = 0.5
+    expected = [0 + g * (1 + g * (2 + g * 3)), 1 + g * (2 + g * 3), 2 + g * 3, 3,
+                4 + g * (5 + g * 6), 5 + g * 6, 6, 7 + g * (8 + g * 9), 8 + g * 9, 9]
+    to_go = d.returns_to_go(g)
+    assert to_go.dtype == np.float32
+    np.testing.assert_allclose(to_go, expected, rtol=1e-6)
+    np.testing.assert_allclose(d.returns_to_go(1.0)[[0, 4, 7]], d.episode_returns())
+    with pytest.raises(ValueError, match="gamma"):
+        d.returns_to_go(1.5)
+
+
 def test_to_replay_holds_every_transition_with_masks():
     d = OfflineDataset(**make_arrays(n=400, seed=1))
     ring = d.to_replay(num_members=4, mask_prob=0.5, seed=3, fidelity=2)

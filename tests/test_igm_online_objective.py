@@ -16,7 +16,13 @@ from mfhrl_fast.igm import cli as igm_cli
 from mfhrl_fast.igm.ablation import ablate, ablation_table
 from mfhrl_fast.igm.calibration import critic_calibration, flipped_states
 from mfhrl_fast.igm.config import PRESET_GRIDS, STUDY_BUDGETS, demo, override, study
-from mfhrl_fast.igm.offline import load_dataset, offline_state, train_offline
+from mfhrl_fast.igm.offline import (
+    load_dataset,
+    offline_key,
+    offline_learner,
+    offline_state,
+    train_offline,
+)
 from mfhrl_fast.igm.run_log import DIAGNOSTICS, OPTION_DIAGNOSTICS
 from mfhrl_fast.igm.runner import Experiment, run
 from mfhrl_fast.igm.variants import VARIANTS
@@ -288,3 +294,26 @@ def test_compare_takes_the_study_grid_by_default(monkeypatch, tmp_path):
 
 def test_retain_freed_memory_on_linux():
     assert retain_freed_memory() is True
+
+
+def test_calibrated_offline_phase_reads_each_rows_return_to_go(tmp_path):
+    """offline.cql.calibrated (Cal-QL): every CQL step's batch carries the dataset's
+    discounted return-to-go of the sampled rows (looked up by the ring's slots); the
+    option has its own offline cache key."""
+    plain = tiny_config(tmp_path)
+    config = override(plain, {"offline": {"cql": {"calibrated": True}}})
+    dataset = load_dataset(config.dataset)
+    to_go = dataset.returns_to_go(config.offline.cql.gamma)
+    learner = offline_learner(config, dataset)
+    seen, step = [], learner.train_step
+
+    def spy(batch, **kwargs):
+        rows = batch["obs"].reshape(-1, dataset.obs_dim)
+        found = (dataset.observations[batch["index"].reshape(-1)] == rows).all()
+        seen.append(found and np.array_equal(batch["return_to_go"], to_go[batch["index"]]))
+        return step(batch, **kwargs)
+
+    learner.train_step = spy
+    train_offline(config, dataset, learner=learner)
+    assert len(seen) == config.offline.gradient_steps and all(seen)
+    assert offline_key(config) != offline_key(plain)  # the older keys: test_learn_precision

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.distributions import Normal
+
+from mfhrl_fast.learners import losses
 
 from learn_support import ACT, OBS, make_discriminators, make_learner, random_batch
 
@@ -320,3 +323,29 @@ def test_trust_region_std_floor_bad_value():
 
     with pytest.raises(ValueError, match="trust_region_std_floor"):
         H2OConfig(trust_region_std_floor=-0.1)
+
+
+def test_calibrated_q_bounds_the_policy_actions_only():
+    q = torch.tensor([1.0, -5.0, 2.0, -3.0, 7.0]).expand(2, 1, 1, 5).clone().requires_grad_()
+    reference = torch.tensor([[0.0]])
+    out = losses.calibrated_q(q, reference, 2)  # the data action and one uniform stay
+    torch.testing.assert_close(out[0, 0, 0], torch.tensor([1.0, -5.0, 2.0, 0.0, 7.0]))
+    out.sum().backward()  # a bound that holds passes no gradient to its Q
+    torch.testing.assert_close(q.grad[0, 0, 0], torch.tensor([1.0, 1.0, 1.0, 0.0, 1.0]))
+
+
+def test_calibrated_cql_in_the_learner():
+    batch = random_batch(2, 6, seed=8)
+    plain = make_learner("cql", 2, seed=4)
+    low = make_learner("cql", 2, seed=4, calibrated=True)
+    high = make_learner("cql", 2, seed=4, calibrated=True)
+    base = learner_terms(plain, batch)[0]
+    # a reference below every Q binds nothing: exactly CQL
+    torch.testing.assert_close(learner_terms(low, batch | {"return_to_go": np.full(6, -1e6)})[0],
+                               base)
+    # one above them lifts the policy actions' Q in the conservative term: a larger gap
+    out = high.compute_loss(batch | {"return_to_go": np.full((2, 6), 50.0, np.float32)})
+    assert (out.critic > base + 1.0).all()
+    assert out.batch.return_to_go.shape == (2, 6)
+    with pytest.raises(KeyError, match="return_to_go"):
+        high.train_step(batch)

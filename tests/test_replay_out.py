@@ -165,3 +165,27 @@ def test_empty_batch_shapes(rh):
     assert plain["mask"].shape == (3, 4) and members["mask"].shape == (4, 3, 4)
     assert plain["fidelity"].dtype == np.uint8 and plain["mask"].dtype == np.bool_
     assert members["reward"].shape == (4, 3) and members["reward"].dtype == np.float32
+
+
+@pytest.mark.parametrize("members, threads, n", [(False, 1, 32), (True, 1, 32), (True, 2, 600)])
+def test_out_index_holds_the_drawn_slots(rh, members, threads, n):
+    # Never overwritten, slot i holds the i-th added transition (id i).
+    ring = rh.new_ring(capacity=700, num_members=3, seed=5, num_threads=threads)
+    rh.add_ids(ring, np.arange(700))
+    out = ring.empty_batch(n, members=members, index=True)
+    assert out["index"].dtype == np.int64 and out["index"].shape == out["reward"].shape
+    (ring.sample_members if members else ring.sample)(n, out=out)
+    np.testing.assert_array_equal(out["index"], rh.batch_ids(out))
+    twin = rh.new_ring(capacity=700, num_members=3, seed=5, num_threads=threads)
+    rh.add_ids(twin, np.arange(700))  # asking for the index changes nothing else drawn
+    rh.assert_batches_equal(out, (twin.sample_members if members else twin.sample)(n))
+    assert "index" not in ring.sample(n)  # the reused batches carry none
+
+
+def test_out_index_must_be_int64(rh):
+    ring = rh.new_ring(capacity=20)
+    rh.add_ids(ring, np.arange(20))
+    out = ring.empty_batch(4, index=True)
+    out["index"] = out["index"].astype(np.int32)
+    with pytest.raises(TypeError, match="index"):
+        ring.sample(4, out=out)

@@ -19,8 +19,8 @@ namespace mfhrl {
 namespace bind {
 namespace {
 
-const char* const kFields[] = {"obs",       "action",    "reward",   "next_obs",
-                               "terminated", "truncated", "fidelity", "mask"};
+const char* const kFields[] = {"obs",        "action",    "reward",   "next_obs", "terminated",
+                               "truncated", "fidelity", "mask",     "index"};
 
 // A batch's arrays in kFields order, holding the memory its rows point into.
 struct Batch {
@@ -59,12 +59,14 @@ struct PyReplayRing {
             lead,              lead,               lead, with({c.num_members})};
   }
 
-  py::dict NewBatch(int64_t n, bool members) const {
+  // A fresh batch; with_index adds "index", the int64 slot of every drawn row.
+  py::dict NewBatch(int64_t n, bool members, bool with_index = false) const {
     const auto shapes = Shapes(n, members);
     py::dict batch;
     for (int f = 0; f < 6; ++f) batch[kFields[f]] = py::array_t<float>(shapes[f]);
     batch["fidelity"] = py::array_t<uint8_t>(shapes[6]);
     batch["mask"] = py::array_t<bool>(shapes[7]);
+    if (with_index) batch["index"] = py::array_t<int64_t>(shapes[2]);
     return batch;
   }
 
@@ -113,6 +115,8 @@ Batch Validate(const py::dict& out, const std::vector<std::vector<py::ssize_t>>&
   b.rows.truncated = Destination<float>(out, "truncated", shapes[5], &b.arrays);
   b.rows.fidelity = Destination<uint8_t>(out, "fidelity", shapes[6], &b.arrays);
   b.rows.mask = Destination<bool>(out, "mask", shapes[7], &b.arrays);
+  // Optional: the slot of every drawn row (shaped as reward).
+  if (out.contains("index")) b.rows.index = Destination<int64_t>(out, "index", shapes[2], &b.arrays);
   return b;
 }
 
@@ -291,10 +295,11 @@ void BindReplayRing(py::module_& m) {
              return Sample(r, n, fidelities, out, true);
            }, py::arg("batch_size"), py::kw_only(), py::arg("fidelities") = py::none(),
            py::arg("out") = py::none())
-      .def("empty_batch", [](const PyReplayRing& r, int64_t n, bool members) {
+      .def("empty_batch", [](const PyReplayRing& r, int64_t n, bool members, bool index) {
              if (n < 1) throw py::value_error("batch_size must be >= 1");
-             return r.NewBatch(n, members);
-           }, py::arg("batch_size"), py::kw_only(), py::arg("members") = false)
+             return r.NewBatch(n, members, index);
+           }, py::arg("batch_size"), py::kw_only(), py::arg("members") = false,
+           py::arg("index") = false)
       .def("save", [](const PyReplayRing& r, const std::string& path) {
              ReleaseAndLock guard(*r.mutex);
              r.ring->Save(path);

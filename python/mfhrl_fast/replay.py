@@ -20,9 +20,9 @@ FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated", "fid
 
 
 def _as_arrays(out: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Zero-copy NumPy views of ``out``'s arrays or CPU tensors."""
+    """Zero-copy NumPy views of ``out``'s arrays or CPU tensors (``index`` if it has one)."""
     views = {}
-    for key in FIELDS:
+    for key in (*FIELDS, "index") if "index" in out else FIELDS:
         if key not in out:
             raise ValueError(f"out is missing '{key}'")
         value = out[key]
@@ -49,6 +49,10 @@ class ReplayRing:
     Sampling writes into arrays the ring reuses between calls of the same
     batch size (copy a batch you want to keep), or into ``out``: a mapping of
     NumPy arrays or PyTorch CPU tensors (see :meth:`empty_batch`, :func:`torch_batch`).
+    An ``out`` that also holds ``index`` (int64, shaped as ``reward``) receives the slot
+    of every drawn row: the row's position in insertion order while the ring has never
+    overwritten, which is how values kept beside the ring (e.g. a dataset's returns-to-go)
+    are looked up for a sample.
     """
 
     def __init__(
@@ -165,9 +169,11 @@ class ReplayRing:
         """Stored transitions with mask bit ``member`` set (of the given fidelities)."""
         return self._ring.member_count(member, fidelities)
 
-    def empty_batch(self, batch_size: int, *, members: bool = False) -> dict[str, np.ndarray]:
-        """Fresh NumPy arrays shaped for ``sample`` (or ``sample_members``) ``out=``."""
-        return self._ring.empty_batch(batch_size, members=members)
+    def empty_batch(self, batch_size: int, *, members: bool = False,
+                    index: bool = False) -> dict[str, np.ndarray]:
+        """Fresh NumPy arrays shaped for ``sample`` (or ``sample_members``) ``out=``; with
+        ``index``, also the int64 ``index`` of the drawn slots."""
+        return self._ring.empty_batch(batch_size, members=members, index=index)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically (temp file + rename); sampling resumes exactly after load."""

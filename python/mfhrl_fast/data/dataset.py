@@ -169,6 +169,22 @@ class OfflineDataset:
         starts = np.r_[0, self.episode_ends()[:-1] + 1]
         return np.add.reduceat(self.rewards.astype(np.float64), starts)
 
+    def returns_to_go(self, gamma: float) -> np.ndarray:
+        """Discounted return-to-go of every transition, sum_t' gamma^(t'-t) r_t' to the end of
+        its episode (float32, N): the Monte-Carlo value of the behaviour policy, Cal-QL's
+        reference V^mu(s). An episode cut by a timeout (or by the end of the data) is summed
+        to its cut without a bootstrap, as Cal-QL does."""
+        if not 0 <= gamma <= 1:
+            raise ValueError(f"gamma must be in [0, 1], got {gamma}")
+        out = np.zeros(len(self), dtype=np.float32)
+        keep = np.full(len(self), gamma)
+        keep[self.episode_ends()] = 0.0  # no value flows back across an episode's end
+        rewards, keep, to_go = self.rewards.tolist(), keep.tolist(), 0.0
+        for i in range(len(self) - 1, -1, -1):
+            to_go = rewards[i] + keep[i] * to_go
+            out[i] = to_go
+        return out
+
     def state_stats(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-dimension mean and std (ddof 0) of the observations, float64; the std is
         H2O's sigma_D."""

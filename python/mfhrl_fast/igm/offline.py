@@ -108,10 +108,15 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
     o = config.offline
     ring = offline_ring(dataset, config)
     cql = learner if learner is not None else offline_learner(config, dataset)
-    batch = ring.empty_batch(o.batch_size, members=True)
+    batch = ring.empty_batch(o.batch_size, members=True, index=o.cql.calibrated)
+    # Cal-QL's reference values, by the ring's slots (the ring holds D_off in its order)
+    to_go = dataset.returns_to_go(o.cql.gamma) if o.cql.calibrated else None
     watch = FiniteWatch("CQL step")
     for step in range(1, o.gradient_steps + 1):
-        metrics = cql.train_step(ring.sample_members(o.batch_size, out=batch), as_float=False)
+        ring.sample_members(o.batch_size, out=batch)
+        if to_go is not None:
+            batch["return_to_go"] = to_go[batch["index"]]
+        metrics = cql.train_step(batch, as_float=False)
         watch.observe(metrics)
         if step % every == 0 or step == o.gradient_steps:
             watch.check("offline phase", cql.nets)
@@ -121,7 +126,8 @@ def train_offline(config: RunConfig, dataset: OfflineDataset, *,
 
 
 _LATER_CQL_FIELDS = {"trust_region": 0.0, "trust_region_rate": 0.005,
-                     "trust_region_decay_steps": 0, "trust_region_std_floor": 0.0}
+                     "trust_region_decay_steps": 0, "trust_region_std_floor": 0.0,
+                     "calibrated": False}
 """CQL config fields newer than caches in use, left out of the key at these defaults."""
 
 

@@ -53,6 +53,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-tr-rate0.05": {"online": {"h2o": {"trust_region_rate": 0.05}}},
     "ours-tr0.3": {"online": {"h2o": {"trust_region": 0.3}}},
     "ours-online-tau02": {"online": {"h2o": {"tau": 0.02}}},
+    "ours-g2400": {"online": {"gradient_steps": 2400}},
+    "ours-episodes16": {"online": {"episodes_per_round": 16}},
+    "ours-calql": {"offline": {"cql": {"calibrated": True}}},
+    "ours-tau02-all": {"offline": {"cql": {"tau": 0.02}}, "online": {"h2o": {"tau": 0.02}}},
+    "ours-tau05-all": {"offline": {"cql": {"tau": 0.05}}, "online": {"h2o": {"tau": 0.05}}},
     "ours-cql": _was(),
     "ours-cql-explore": _was({"explore_std": 0.3}),
     "h2o": _was(**_H2O),
@@ -105,7 +110,11 @@ every state of the batch, 200 H2O steps per demo round) and every other variant 
 that base, as it was measured, except 'ours-explore0.1' / '0.5' (the default with the
 rollouts' noise at 0.1 or 0.5), 'ours-tr-floor0.3' (the trust region's KL with both stds
 floored at 0.3), 'ours-tr-rate0.05' (its reference trailing at rate 0.05), 'ours-tr0.3'
-(lambda 0.3) and 'ours-online-tau02' (the online critics' target rate 0.02);
+(lambda 0.3), 'ours-online-tau02' (the online critics' target rate 0.02) and
+'ours-tau02-all' / 'ours-tau05-all' (the critics' target rate 0.02 or 0.05 offline and
+online: each its own offline phase), 'ours-g2400' (4x the demo's H2O steps per round) and
+'ours-episodes16' (4x its collected episodes per round, at the same cost) and
+'ours-calql' (the offline phase's CQL calibrated, Cal-QL: its own offline phase);
 'ours-cql-explore' is the previous default with the rollouts' noise 0.3; 'h2o' is faithful
 H2O (eq. 1 alone) on it.
 The others change one thing: a learning-rate warm-up of faithful H2O, the conservative

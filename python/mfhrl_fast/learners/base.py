@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from . import losses
-from .batch import member_batch, metrics_to_floats
+from .batch import TRANSITION_KEYS, member_batch, metrics_to_floats
 from .config import SACConfig, annealed
 from .loss_types import CriticLoss, LossBatch, LossOutput, Metrics
 from .nets import EnsembleMLP, tanh_gaussian, twin_input
@@ -177,9 +177,10 @@ class EnsembleLearner(LearnerStateMixin):
         data = self._member_batch(batches[0], "batch")
         return LossBatch(**data, pi_obs=data["obs"])
 
-    def _member_batch(self, batch: Any, name: str) -> dict[str, torch.Tensor]:
+    def _member_batch(self, batch: Any, name: str, keys: tuple[str, ...] = TRANSITION_KEYS
+                      ) -> dict[str, torch.Tensor]:
         return member_batch(batch, members=self.num_members, obs_dim=self.obs_dim,
-                            act_dim=self.act_dim, device=self.device, name=name)
+                            act_dim=self.act_dim, device=self.device, keys=keys, name=name)
 
     def _compute_losses(self, data: LossBatch, noise: dict[str, torch.Tensor]
                         ) -> tuple[torch.Tensor, torch.Tensor, Metrics]:

@@ -137,6 +137,11 @@ class CQLConfig(SACConfig):
     """Lagrange threshold tau of the dual variable (CORL)."""
     alpha_prime_init: float = math.e
     """Initial Lagrange multiplier (CORL: log alpha' = 1)."""
+    calibrated: bool = False
+    """Cal-QL (Nakamoto et al. 2023): the conservative term's Q at the policy's sampled
+    actions is lower-bounded by the behaviour policy's Monte-Carlo value of the state
+    (the batch's ``return_to_go``), so the conservatism never pushes the learned policy's
+    value below the data's. False is CQL."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -21,7 +22,10 @@ class EnsembleCQL(EnsembleLearner):
     Each member's critic minimises :func:`~.losses.cql_critic_loss` over its own
     bootstrap row of ``ReplayRing.sample_members``; with ``config.lagrange`` the
     conservative weight alpha_cql * alpha' is tuned per member by
-    :func:`~.losses.cql_lagrange_loss`. Actor and temperature: SAC's.
+    :func:`~.losses.cql_lagrange_loss`. Actor and temperature: SAC's. With
+    ``config.calibrated`` (Cal-QL) the batch also holds ``return_to_go`` (L, B) or (B,),
+    the behaviour policy's Monte-Carlo value of each ``obs``
+    (``OfflineDataset.returns_to_go``), which :func:`~.losses.calibrated_q` uses.
     """
 
     config_class = CQLConfig
@@ -45,10 +49,19 @@ class EnsembleCQL(EnsembleLearner):
         shapes["cql"] = (data.obs.shape[1], 3 * self.config.n_actions, self.act_dim)
         return shapes
 
+    def _prepare(self, batches: tuple[Any, ...], gens: list[torch.Generator]) -> LossBatch:
+        data = super()._prepare(batches, gens)
+        if not self.config.calibrated:
+            return data
+        (reference,) = self._member_batch(batches[0], "batch", keys=("return_to_go",)).values()
+        return dataclasses.replace(data, return_to_go=reference)
+
     def _critic_loss(self, data: LossBatch, noise: dict[str, torch.Tensor],
                      target: torch.Tensor, policy: dict[str, torch.Tensor]) -> CriticLoss:
         c = self.config
         q, log_mu = sampled_action_q(self, data.obs, data.action, policy, noise["cql"])
+        if c.calibrated:  # Cal-QL: after the data action and the n uniform ones
+            q = losses.calibrated_q(q, data.return_to_go, 1 + c.n_actions)
         weight: Any = c.alpha_cql
         if c.lagrange:
             weight = c.alpha_cql * self.nets.log_alpha_prime.exp().clamp(0.0, 1e6).detach()

@@ -34,6 +34,8 @@ class LossBatch:
     """H2O: log of the gap weights omega over the simulated rows, (L, N_sim)."""
     actor_weight: torch.Tensor | None = None
     """Weights of the ``pi_obs`` states in the actor's loss, (L, N); None weighs them equally."""
+    return_to_go: torch.Tensor | None = None
+    """Cal-QL: the behaviour policy's Monte-Carlo value of ``obs``, (L, N)."""
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,16 @@ def cql_penalty(q_data: torch.Tensor, q_sampled: torch.Tensor, log_mu: torch.Ten
     return (gap if weight is None else gap * weight).mean(-1)
 
 
+def calibrated_q(q_sampled: torch.Tensor, reference: torch.Tensor, first: int) -> torch.Tensor:
+    """Cal-QL (Nakamoto et al. 2023, eq. 5): the sampled-action Q values from index ``first``
+    on (the policy's actions) raised to at least the reference value V^mu(s), so that
+    CQL's term stops pushing down a policy action whose value is already below the data's.
+    ``q_sampled`` (2, L, N, J), ``reference`` (L, N); the uniform actions before ``first``
+    are left as they are."""
+    policy = torch.maximum(q_sampled[..., first:], reference[None, :, :, None])
+    return torch.cat([q_sampled[..., :first], policy], dim=-1)
+
+
 def cql_lagrange_loss(
     log_alpha_prime: torch.Tensor, cql_diff: torch.Tensor, alpha_cql: float, target_gap: float,
 ) -> tuple[torch.Tensor, Metrics]:
