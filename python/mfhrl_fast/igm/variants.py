@@ -56,6 +56,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-g2400": {"online": {"gradient_steps": 2400}},
     "ours-episodes16": {"online": {"episodes_per_round": 16}},
     "ours-calql": {"offline": {"cql": {"calibrated": True}}},
+    "ours-calql-tau05": {"offline": {"cql": {"calibrated": True, "tau": 0.05}},
+                         "online": {"h2o": {"tau": 0.05}}},
     "ours-tau02-all": {"offline": {"cql": {"tau": 0.02}}, "online": {"h2o": {"tau": 0.02}}},
     "ours-tau05-all": {"offline": {"cql": {"tau": 0.05}}, "online": {"h2o": {"tau": 0.05}}},
     "ours-cql": _was(),
@@ -114,7 +116,8 @@ floored at 0.3), 'ours-tr-rate0.05' (its reference trailing at rate 0.05), 'ours
 'ours-tau02-all' / 'ours-tau05-all' (the critics' target rate 0.02 or 0.05 offline and
 online: each its own offline phase), 'ours-g2400' (4x the demo's H2O steps per round) and
 'ours-episodes16' (4x its collected episodes per round, at the same cost) and
-'ours-calql' (the offline phase's CQL calibrated, Cal-QL: its own offline phase);
+'ours-calql' (the offline phase's CQL calibrated, Cal-QL: its own offline phase) and
+'ours-calql-tau05' (that with the target rate 0.05 offline and online);
 'ours-cql-explore' is the previous default with the rollouts' noise 0.3; 'h2o' is faithful
 H2O (eq. 1 alone) on it.
 The others change one thing: a learning-rate warm-up of faithful H2O, the conservative
