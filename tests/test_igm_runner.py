@@ -11,6 +11,7 @@ import torch
 
 from mfhrl_fast.igm import RunConfig, run
 from mfhrl_fast.igm.checkpoint import latest_checkpoint, load_state
+from mfhrl_fast.igm.config import override
 from mfhrl_fast.igm.run_log import FLIP_DIAGNOSTICS
 
 from igm_support import tiny_config
@@ -162,3 +163,20 @@ def test_cli_names_missing_optional_packages_before_any_work(tmp_path, capsys, m
 
     from mfhrl_fast.igm.cli import missing_packages
     assert missing_packages(Namespace(no_tensorboard=True)) == []
+
+
+def test_gradient_steps_per_cost_scales_each_rounds_updates(igm_run):
+    """online.gradient_steps_per_cost = 1.5: a round at cost lambda runs round(1.5 lambda)
+    H2O steps (the records' cumulative ``updates``); 0 keeps G per round."""
+    config, _, result = igm_run
+    fixed = np.diff([r.updates for r in result.records])
+    assert (fixed == config.online.gradient_steps).all()
+    scaled = override(config, {"budget": 11.0, "strategy": "uniform",
+                               "online": {"gradient_steps_per_cost": 1.5}})
+    out = run(scaled, tensorboard=False)
+    costs = [config.costs[r.fidelity] for r in out.records[1:]]
+    assert len(set(costs)) > 1  # the test sees several levels
+    np.testing.assert_array_equal(np.diff([r.updates for r in out.records]),
+                                  [round(1.5 * c) for c in costs])
+    with pytest.raises(ValueError, match="gradient_steps_per_cost"):
+        override(config, {"online": {"gradient_steps_per_cost": -1.0}})

@@ -123,6 +123,11 @@ class OnlineConfig:
     """Steps of each collected episode (HalfCheetah-v5's 1000)."""
     gradient_steps: int = 1000
     """G: H2O ensemble steps per round (ours)."""
+    gradient_steps_per_cost: float = 0.0
+    """When > 0, a round at a level of cost lambda_k runs round(this x lambda_k) H2O steps
+    instead of G, so that the learner's work grows with what the round is charged and every
+    strategy gets about this x budget updates in all (ours; 0 keeps the paper's fixed G
+    per round, under which the cheapest level gets the most updates per unit of budget)."""
     real_batch: int = 128
     """Real transitions per member per H2O step (H2O's)."""
     sim_batch: int = 128
@@ -181,6 +186,12 @@ class OnlineConfig:
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     """D_sa / D_sas of every fidelity (H2O's)."""
 
+    def round_steps(self, cost: float) -> int:
+        """H2O steps of a round charged ``cost``: G, or ``gradient_steps_per_cost`` x cost."""
+        if self.gradient_steps_per_cost > 0:
+            return round(self.gradient_steps_per_cost * cost)
+        return self.gradient_steps
+
     def __post_init__(self) -> None:
         positive = ("episodes_per_round", "episode_steps", "real_batch", "sim_batch",
                     "disc_batch", "history", "score_transitions", "real_score_transitions",
@@ -193,8 +204,9 @@ class OnlineConfig:
         if self.paired_transitions < 1:
             raise ValueError(f"online.paired_transitions must be >= 1, got "
                              f"{self.paired_transitions}")
-        if self.gradient_steps < 0 or self.disc_steps < 0:
-            raise ValueError("online.gradient_steps and disc_steps must be >= 0")
+        if self.gradient_steps < 0 or self.disc_steps < 0 or self.gradient_steps_per_cost < 0:
+            raise ValueError("online.gradient_steps, gradient_steps_per_cost and disc_steps "
+                             "must be >= 0")
         if isinstance(self.eta, str) and self.eta != "auto":
             raise ValueError(f"online.eta must be a number or 'auto', got {self.eta!r}")
         if not isinstance(self.eta, str) and self.eta < 0:

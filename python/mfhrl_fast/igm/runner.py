@@ -199,13 +199,14 @@ class Experiment:
         watch.check(f"round {self.budget.round}", self.learner.discriminators.nets)
         return metrics
 
-    def train_members(self) -> dict[str, Any]:
-        """G H2O steps of all members as one ensemble, each on its bootstrap shares."""
+    def train_members(self, cost: float) -> dict[str, Any]:
+        """G H2O steps (``OnlineConfig.round_steps`` of the round's ``cost``) of all members
+        as one ensemble, each on its bootstrap shares."""
         n, metrics = self.config.online, {}
         if min(self.sim.member_count(m) for m in range(self.learner.num_members)) == 0:
             return metrics  # a member without simulated data (tiny rounds): wait for more
         watch = FiniteWatch("H2O step")
-        for _ in range(n.gradient_steps):
+        for _ in range(n.round_steps(cost)):
             real = self.real.sample_members(n.real_batch, out=self._out["real"])
             sim = self.sim.sample_members(n.sim_batch, out=self._out["sim"])
             metrics = self.learner.train_step(real, sim, as_float=False)
@@ -265,7 +266,7 @@ class Experiment:
         t_select += time.perf_counter() - t0
         # 6. H2O updates of all members
         t0 = time.perf_counter()
-        metrics = self.train_members()
+        metrics = self.train_members(c.costs[level])
         t_learn += time.perf_counter() - t0
         # 7. evaluate the MAP member every E rounds
         t0 = time.perf_counter()

@@ -55,6 +55,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-online-tau02": {"online": {"h2o": {"tau": 0.02}}},
     "ours-g2400": {"online": {"gradient_steps": 2400}},
     "ours-episodes16": {"online": {"episodes_per_round": 16}},
+    "ours-steps-per-cost300": {"online": {"gradient_steps_per_cost": 300.0}},
+    "ours-steps-per-cost600": {"online": {"gradient_steps_per_cost": 600.0}},
+    "ours-tau05-tr-rate0.05": {"offline": {"cql": {"tau": 0.05}},
+                               "online": {"h2o": {"tau": 0.05, "trust_region_rate": 0.05}}},
     "ours-calql": {"offline": {"cql": {"calibrated": True}}},
     "ours-calql-tau05": {"offline": {"cql": {"calibrated": True, "tau": 0.05}},
                          "online": {"h2o": {"tau": 0.05}}},
@@ -114,8 +118,11 @@ rollouts' noise at 0.1 or 0.5), 'ours-tr-floor0.3' (the trust region's KL with b
 floored at 0.3), 'ours-tr-rate0.05' (its reference trailing at rate 0.05), 'ours-tr0.3'
 (lambda 0.3), 'ours-online-tau02' (the online critics' target rate 0.02) and
 'ours-tau02-all' / 'ours-tau05-all' (the critics' target rate 0.02 or 0.05 offline and
-online: each its own offline phase), 'ours-g2400' (4x the demo's H2O steps per round) and
-'ours-episodes16' (4x its collected episodes per round, at the same cost) and
+online: each its own offline phase), 'ours-tau05-tr-rate0.05' (that at 0.05 with the trust
+region's reference trailing at 0.05), 'ours-g2400' (4x the demo's H2O steps per round) and
+'ours-episodes16' (4x its collected episodes per round, at the same cost),
+'ours-steps-per-cost300' / '600' (each round's H2O steps 300 or 600 x its cost: 300 at
+gravity x2 up to 2400 or 4800 in the true dynamics) and
 'ours-calql' (the offline phase's CQL calibrated, Cal-QL: its own offline phase) and
 'ours-calql-tau05' (that with the target rate 0.05 offline and online);
 'ours-cql-explore' is the previous default with the rollouts' noise 0.3; 'h2o' is faithful
