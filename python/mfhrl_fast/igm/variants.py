@@ -116,15 +116,15 @@ every state of the batch, 200 H2O steps per demo round) and every other variant 
 that base, as it was measured, except 'ours-explore0.1' / '0.5' (the default with the
 rollouts' noise at 0.1 or 0.5), 'ours-tr-floor0.3' (the trust region's KL with both stds
 floored at 0.3), 'ours-tr-rate0.05' (its reference trailing at rate 0.05), 'ours-tr0.3'
-(lambda 0.3), 'ours-online-tau02' (the online critics' target rate 0.02) and
+(lambda 0.3), 'ours-online-tau02' (the online critics' target rate 0.02),
 'ours-tau02-all' / 'ours-tau05-all' (the critics' target rate 0.02 or 0.05 offline and
 online: each its own offline phase), 'ours-tau05-tr-rate0.05' (that at 0.05 with the trust
-region's reference trailing at 0.05), 'ours-g2400' (4x the demo's H2O steps per round) and
+region's reference trailing at 0.05), 'ours-g2400' (4x the demo's H2O steps per round),
 'ours-episodes16' (4x its collected episodes per round, at the same cost),
 'ours-steps-per-cost300' / '600' (each round's H2O steps 300 or 600 x its cost: 300 at
-gravity x2 up to 2400 or 4800 in the true dynamics) and
-'ours-calql' (the offline phase's CQL calibrated, Cal-QL: its own offline phase) and
-'ours-calql-tau05' (that with the target rate 0.05 offline and online);
+gravity x2 up to 2400 or 4800 in the true dynamics), 'ours-calql' (the offline phase's CQL
+calibrated, Cal-QL: its own offline phase) and 'ours-calql-tau05' (that with the target
+rate 0.05 offline and online);
 'ours-cql-explore' is the previous default with the rollouts' noise 0.3; 'h2o' is faithful
 H2O (eq. 1 alone) on it.
 The others change one thing: a learning-rate warm-up of faithful H2O, the conservative
