@@ -37,11 +37,11 @@ def test_a_nan_weight_mid_run_stops_it_and_keeps_the_last_good_checkpoint(tmp_pa
     config = tiny_config(tmp_path)
     original = Experiment.train_members
 
-    def poisoned(self):
+    def poisoned(self, cost):
         if self.budget.round == 2:  # a critic weight goes NaN before round 2's updates
             with torch.no_grad():
                 self.learner.nets["critic"].weights[1][0, 0, 0] = float("nan")
-        return original(self)
+        return original(self, cost)
 
     monkeypatch.setattr(Experiment, "train_members", poisoned)
     out = tmp_path / "run"
