@@ -188,3 +188,48 @@ def test_igm_equations_survive_any_input(log_p, losses, histories, eta, eta0, ig
     new, _ = info.posterior_update(np.log(np.full(2, 0.5)), np.array([0.0, 0.0]), eta=1.0)
     np.testing.assert_allclose(np.exp(new), [0.5, 0.5])
     assert info.choose_fidelity(np.array([1.0, 5.0]), np.array([1.0, 2.0]), 10.0) in (0, 1)
+
+
+@st.composite
+def layer_norm_arrays(draw):
+    """The fused LayerNorm's arrays with consistent shapes (members, rows, dim), each of them
+    possibly replaced by anything, or made float64, strided or read-only."""
+    m, n, d = draw(st.integers(1, 3)), draw(st.integers(1, 5)), draw(st.integers(1, 70))
+    shapes = {"x": (m, n, d), "dy": (m, n, d), "y": (m, n, d), "dx": (m, n, d),
+              "scale": (m, d), "shift": (m, d), "bias": (m, d), "dbias": (m, d),
+              "dscale": (m, d), "dshift": (m, d), "mean": (m, n), "rstd": (m, n)}
+    out = {}
+    for name, shape in shapes.items():
+        start = draw(st.one_of(st.sampled_from(SPECIAL), st.floats(-1e3, 1e3)))
+        with np.errstate(all="ignore"):  # 1e300 becomes inf in float32
+            a = (start + np.arange(np.prod(shape))).astype(np.float32).reshape(shape)
+        change = draw(st.sampled_from(["none"] * 6 + ["other", "float64", "strided", "frozen"]))
+        if change == "other":
+            a = draw(anything())
+        elif change == "float64":
+            a = a.astype(np.float64)
+        elif change == "strided":
+            a = np.repeat(a, 2, axis=-1)[..., ::2]
+        elif change == "frozen":
+            a.flags.writeable = False
+        out[name] = a
+    return out
+
+
+@SETTINGS
+@given(arrays=layer_norm_arrays(), eps=st.sampled_from([1e-5, 0.0, -1.0, np.nan]),
+       threads=st.sampled_from([None, 1, 0, 2]), drop=st.sets(st.sampled_from(
+           ["bias", "dx", "dbias", "dscale", "dshift"])))
+def test_fused_layer_norm_survives_any_input(arrays, eps, threads, drop):
+    nn = _core.nn
+    a = {k: (None if k in drop else v) for k, v in arrays.items()}
+    call(nn.layer_norm_relu_forward, a["x"], a["scale"], a["shift"], a["y"], a["mean"],
+         a["rstd"], bias=a["bias"], eps=eps, num_threads=threads)
+    call(nn.layer_norm_relu_backward, a["dy"], a["x"], a["scale"], a["shift"], a["mean"],
+         a["rstd"], bias=a["bias"], dx=a["dx"], dbias=a["dbias"], dscale=a["dscale"],
+         dshift=a["dshift"], num_threads=threads)
+    x, vec = np.linspace(-1, 1, 16, dtype=np.float32).reshape(1, 2, 8), np.ones((1, 8), np.float32)
+    y, stats = np.empty_like(x), np.empty((1, 2), np.float32)
+    nn.layer_norm_relu_forward(x, vec, 0 * vec, y, stats, stats.copy())
+    z = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(y, np.maximum(z, 0), atol=1e-5)

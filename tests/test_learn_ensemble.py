@@ -121,16 +121,19 @@ def test_one_optimizer_step_updates_every_member():
 
 def test_critic_layer_norm_normalises_each_members_hidden_units():
     """critic_layer_norm: every hidden layer's pre-activations have zero mean and unit
-    variance over the units (before the learned scale and shift), member by member; the
-    learner still trains and its state round-trips."""
+    variance over the units (before the learned scale and shift; a shift of 10 keeps the
+    ReLU from clipping them), member by member; the learner still trains and its state
+    round-trips."""
     learner = make_learner("sac", 2, critic_layer_norm=True)
     net = learner.nets["critic"]
     assert net.layer_norm and len(net.norm_scales) == len(net.weights) - 1
     x = torch.randn(4, 7, 23)
     with torch.no_grad():
         h = torch.baddbmm(net.biases[0], x, net.weights[0])
-        normed = net._normalise(h, 0, None, False)
-    torch.testing.assert_close(normed.mean(-1), torch.zeros(4, 7), atol=1e-5, rtol=0)
+        net.norm_shifts[0].fill_(10.0)
+        normed = net._activate(h, 0, None, False)
+        net.norm_shifts[0].zero_()
+    torch.testing.assert_close(normed.mean(-1), torch.full((4, 7), 10.0), atol=1e-5, rtol=0)
     torch.testing.assert_close(normed.var(-1, unbiased=False), torch.ones(4, 7), atol=1e-3,
                                rtol=0)
     with torch.no_grad():

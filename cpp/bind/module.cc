@@ -16,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
   mfhrl::bind::BindSimPool(m);
   mfhrl::bind::BindReplayRing(m);
   mfhrl::bind::BindInfo(m);
+  mfhrl::bind::BindNN(m);
 }

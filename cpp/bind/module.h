@@ -17,6 +17,7 @@ void BindFidelitySpec(pybind11::module_& m);  // sim.cc
 void BindSimPool(pybind11::module_& m);       // sim.cc
 void BindReplayRing(pybind11::module_& m);    // replay.cc
 void BindInfo(pybind11::module_& m);          // info.cc: submodule _core.info
+void BindNN(pybind11::module_& m);            // nn.cc: submodule _core.nn
 // Adds posterior_update, information_gain and choose_fidelity to the
 // submodule _core.info (info_igm.cc).
 void BindInfoIgm(pybind11::module_& info);

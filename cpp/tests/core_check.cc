@@ -6,8 +6,10 @@
 // Steps a 3-fidelity pool on 3 threads with its transitions written into a replay ring
 // (the fused path), samples the ring on 2 threads (member rows too), saves and reloads
 // it, provokes a bad configuration and a bad XML, runs the estimators through the
-// shared thread pool and leases the shared pools of core/thread_pool_registry.h
-// from several threads. Prints "ok" and returns 0 when every check holds.
+// shared thread pool, leases the shared pools of core/thread_pool_registry.h
+// from several threads and checks the fused LayerNorm kernel (nn/) against a
+// double-precision reference, on one thread and on a pool. Prints "ok" and returns 0 when every check holds.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include "core/thread_pool.h"
 #include "core/thread_pool_registry.h"
 #include "core/transition_sink.h"
+#include "nn/layer_norm_relu.h"
 #include "sim/sim_pool.h"
 #include "sim/step_buffers.h"
 
@@ -178,6 +181,62 @@ void SharedPools() {
   Check(total == 4 * 50 * 100, "every item done once, pooled or not");
 }
 
+// relu(scale * layer_norm(x + bias) + shift) and its input gradient for dy = 1 in
+// double, against the kernel; then the same on a pool of 3 threads, bit for bit.
+void FusedLayerNorm() {
+  const mfhrl::nn::LayerNormShape s{3, 5, 64};
+  const int64_t n = s.members * s.rows * s.dim, v = s.members * s.dim;
+  std::vector<float> x(n), bias(v), scale(v), shift(v);
+  for (int64_t i = 0; i < n; ++i) x[i] = std::sin(0.37 * static_cast<double>(i)) * 3.0f;
+  for (int64_t i = 0; i < v; ++i) {
+    bias[i] = std::cos(0.11 * static_cast<double>(i));
+    scale[i] = 1.0f + 0.1f * std::sin(static_cast<double>(i));
+    shift[i] = 0.2f * std::cos(0.7 * static_cast<double>(i));
+  }
+  const mfhrl::nn::LayerNormParams params{bias.data(), scale.data(), shift.data()};
+  const auto run = [&](mfhrl::ThreadPool* pool, std::vector<float>* y, std::vector<float>* dx) {
+    std::vector<float> mean(s.members * s.rows), rstd(s.members * s.rows), dy(n, 1.0f);
+    y->assign(n, 0.0f);
+    dx->assign(n, 0.0f);
+    std::vector<float> dbias(v), dscale(v), dshift(v);
+    mfhrl::nn::LayerNormReluForward(x.data(), params, s, 1e-5f, y->data(), mean.data(),
+                                    rstd.data(), pool);
+    mfhrl::nn::LayerNormReluBackward(dy.data(), x.data(), params, mean.data(), rstd.data(), s,
+                                     {dx->data(), dbias.data(), dscale.data(), dshift.data()},
+                                     pool);
+  };
+  std::vector<float> y, dx;
+  run(nullptr, &y, &dx);
+  double worst_y = 0.0, worst_dx = 0.0;
+  for (int64_t r = 0; r < s.members * s.rows; ++r) {
+    const int64_t m = r / s.rows;
+    std::vector<double> in(s.dim), xhat(s.dim), dvhat(s.dim);
+    double mu = 0.0, var = 0.0;
+    for (int64_t d = 0; d < s.dim; ++d) in[d] = x[r * s.dim + d] + bias[m * s.dim + d];
+    for (double value : in) mu += value / s.dim;
+    for (double value : in) var += (value - mu) * (value - mu) / s.dim;
+    const double rs = 1.0 / std::sqrt(var + 1e-5);
+    double a = 0.0, c = 0.0;
+    for (int64_t d = 0; d < s.dim; ++d) {
+      xhat[d] = (in[d] - mu) * rs;
+      const double z = scale[m * s.dim + d] * xhat[d] + shift[m * s.dim + d];
+      worst_y = std::max(worst_y, std::abs(std::max(z, 0.0) - y[r * s.dim + d]));
+      dvhat[d] = z > 0.0 ? scale[m * s.dim + d] : 0.0;
+      a += dvhat[d] / s.dim;
+      c += dvhat[d] * xhat[d] / s.dim;
+    }
+    for (int64_t d = 0; d < s.dim; ++d) {
+      const double want = rs * (dvhat[d] - a - xhat[d] * c);
+      worst_dx = std::max(worst_dx, std::abs(want - dx[r * s.dim + d]));
+    }
+  }
+  Check(worst_y < 1e-5 && worst_dx < 1e-5, "fused LayerNorm matches the double reference");
+  mfhrl::ThreadPool pool(3);
+  std::vector<float> y3, dx3;
+  run(&pool, &y3, &dx3);
+  Check(y3 == y && dx3 == dx, "fused LayerNorm: the same on 3 threads");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -189,6 +248,7 @@ int main(int argc, char** argv) {
     PoolAndRing(argv[1]);
     Errors(argv[1]);
     SharedPools();
+    FusedLayerNorm();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -182,3 +182,23 @@ class _InfoModule:
     ) -> int: ...
 
 info: _InfoModule
+
+# --- submodule _core.nn (cpp/bind/nn.cc): fused kernels writing into given arrays ----
+
+class _NNModule:
+    @staticmethod
+    def layer_norm_relu_forward(
+        x: np.ndarray, scale: np.ndarray, shift: np.ndarray, y: np.ndarray,
+        mean: np.ndarray, rstd: np.ndarray, *, bias: np.ndarray | None = None,
+        eps: float = 1e-5, num_threads: int | None = None,
+    ) -> None: ...
+    @staticmethod
+    def layer_norm_relu_backward(
+        dy: np.ndarray, x: np.ndarray, scale: np.ndarray, shift: np.ndarray,
+        mean: np.ndarray, rstd: np.ndarray, *, bias: np.ndarray | None = None,
+        dx: np.ndarray | None = None, dbias: np.ndarray | None = None,
+        dscale: np.ndarray | None = None, dshift: np.ndarray | None = None,
+        num_threads: int | None = None,
+    ) -> None: ...
+
+nn: _NNModule

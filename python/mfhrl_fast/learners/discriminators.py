@@ -215,16 +215,37 @@ class FidelityDiscriminators:
         log_w = torch.empty(s.shape[0], device=self.device)
         u = torch.empty(s.shape[0], device=self.device)
         for k, sel in self._selections(fidelity, s.shape[0]):
-            sk, ak, s2k, zk = s[sel], a[sel], s2[sel], z[sel]
-            sa, sas = self.logits(k, sk, ak, s2k)
+            sa, sas, sas_n = self._sample_logits(k, s[sel], a[sel], s2[sel], z[sel], std_ratio)
             log_w[sel] = losses.log_dynamics_ratio(sa, sas)
-            n = zk.shape[1]
-            samples = self._standardise(s2k[:, None] + std_ratio * self.nets.state_std * zk)
-            sas_n = self._pair(k)["sas"](torch.cat([
-                self._standardise(sk)[:, None].expand(-1, n, -1), ak[:, None].expand(-1, n, -1),
-                samples], -1).reshape(1, -1, 2 * self.obs_dim + self.act_dim))[0].view(-1, n, 2)
             u[sel] = losses.dynamics_gap(losses.log_dynamics_ratio(sa[:, None], sas_n), gap_clip)
         return losses.dynamics_ratio(log_w, ratio_clip).view(lead), u.view(lead)
+
+    def _sample_logits(self, fidelity: int, s: torch.Tensor, a: torch.Tensor, s2: torch.Tensor,
+                       z: torch.Tensor, std_ratio: float
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """D_sa(s, a) (N, 2), D_sas(s, a, s') (N, 2) and D_sas(s, a, s'_j) (N, n, 2) for the n
+        samples s'_j = s' + std_ratio * sigma_D * z_j of ``z`` (N, n, obs_dim).
+
+        The samples differ from s' only in D_sas's s' inputs, and the input standardisation
+        is affine, so their first-layer pre-activations are D_sas's on (s, a, s') plus
+        z_j @ (c * W_s'), with c = std_ratio * sigma_D (divided by the standardisation's
+        scale): an obs_dim-wide product per sample instead of the full input's.
+        """
+        pair = self._pair(fidelity)
+        obs, next_in = self._standardise(s), self._standardise(s2)
+        sa = pair["sa"](torch.cat([obs, a], -1)[None])[0]
+        net = pair["sas"]
+        first = torch.baddbmm(net.biases[0], torch.cat([obs, a, next_in], -1)[None],
+                              net.weights[0])[0]
+        scale = std_ratio * self.nets.state_std
+        if self.config.normalize_inputs:
+            scale = scale / (self.nets.state_std + 1e-3)
+        w_next = net.weights[0][0, -self.obs_dim:] * scale[:, None]
+        n = z.shape[1]
+        h_n = (z.reshape(-1, self.obs_dim) @ w_next).view(-1, n, w_next.shape[1])
+        h_n += first[:, None]
+        sas_n = net.after_first(h_n.view(1, -1, w_next.shape[1]))[0].view(-1, n, 2)
+        return sa, net.after_first(first[None])[0], sas_n
 
     def state_dict(self) -> dict[str, Any]:
         """A snapshot (copies) of weights, statistics, Adam states, generator and counters."""

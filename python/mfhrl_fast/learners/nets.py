@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from . import fused
+
 LOG_2 = math.log(2.0)
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -81,6 +83,18 @@ class EnsembleMLP(nn.Module):
                 members: slice | None = None) -> torch.Tensor:
         """x (M, N, in) -> (M, N, out). ``detach_weights`` blocks gradients to the weights
         (gradients still reach x); ``members`` evaluates a slice of the members."""
+        return self._layers(x, 0, detach_weights=detach_weights, members=members)
+
+    def after_first(self, h: torch.Tensor) -> torch.Tensor:
+        """The network's output from its first layer's pre-activation h (M, N, hidden[0]),
+        x @ W_0 + b_0: callers that know that product more cheaply than the full input
+        (the discriminators' gap, whose inputs differ only in s') start here."""
+        if len(self.weights) < 2:
+            raise ValueError("after_first needs a network with a hidden layer")
+        return self._layers(h, 1)
+
+    def _weights(self, detach_weights: bool, members: slice | None
+                 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         weights, biases = list(self.weights), list(self.biases)
         if members is not None:
             weights = [w[members] for w in weights]
@@ -88,40 +102,52 @@ class EnsembleMLP(nn.Module):
         if detach_weights:
             weights = [w.detach() for w in weights]
             biases = [b.detach() for b in biases]
-        last = len(weights) - 1
-        if self.compute_dtype != torch.float32:
-            return self._forward_low(x, weights, biases, members, detach_weights)
-        for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            # In place is safe under autograd: baddbmm's backward does not need its output.
-            x = torch.baddbmm(b, x, w)
-            if k < last:
-                x = self._normalise(x, k, members, detach_weights).relu_()
-        return self._bound(x)
+        return weights, biases
 
-    def _normalise(self, x: torch.Tensor, k: int, members: slice | None,
-                   detach_weights: bool) -> torch.Tensor:
-        """Hidden layer k's LayerNorm (identity without ``layer_norm``)."""
+    def _layers(self, x: torch.Tensor, start: int, *, detach_weights: bool = False,
+                members: slice | None = None) -> torch.Tensor:
+        """Layers ``start``.. on x: the input (start 0) or layer start-1's pre-activation."""
+        weights, biases = self._weights(detach_weights, members)
+        last = len(weights) - 1
+        if start > 0:  # not in place: x is the caller's
+            x = self._activate(x, start - 1, members, detach_weights, in_place=False)
+        if self.compute_dtype != torch.float32:
+            return self._forward_low(x, weights, biases, start, members, detach_weights)
+        for k in range(start, last):
+            if self.layer_norm:  # the fused LayerNorm adds the bias
+                x = self._activate(torch.bmm(x, weights[k]), k, members, detach_weights,
+                                   bias=biases[k])
+            else:  # in place is safe under autograd: baddbmm's backward does not need its output
+                x = self._activate(torch.baddbmm(biases[k], x, weights[k]), k, members,
+                                   detach_weights)
+        return self._bound(fused.narrow_linear(x, weights[last], biases[last]))
+
+    def _activate(self, x: torch.Tensor, k: int, members: slice | None,
+                  detach_weights: bool, in_place: bool = True,
+                  bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Hidden layer k's activation of its pre-activation x (+ ``bias``, given only under
+        ``layer_norm``): ReLU, after a LayerNorm with per-member scale and shift under
+        ``layer_norm`` (:func:`.fused.layer_norm_relu`)."""
         if not self.layer_norm:
-            return x
+            return x.relu_() if in_place else x.relu()
         scale, shift = self.norm_scales[k], self.norm_shifts[k]
         if members is not None:
             scale, shift = scale[members], shift[members]
         if detach_weights:
             scale, shift = scale.detach(), shift.detach()
-        x = nn.functional.layer_norm(x, x.shape[-1:])
-        return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
+        return fused.layer_norm_relu(x, scale, shift, bias)
 
     def _forward_low(self, x: torch.Tensor, weights: list[torch.Tensor],
-                     biases: list[torch.Tensor], members: slice | None,
+                     biases: list[torch.Tensor], start: int, members: slice | None,
                      detach_weights: bool) -> torch.Tensor:
-        """The forward in ``compute_dtype``: input and weights cast down (autograd carries the
-        gradients back to the float32 weights), the output cast back to float32."""
+        """Layers ``start``.. in ``compute_dtype``: input and weights cast down (autograd
+        carries the gradients back to the float32 weights), the output cast back to float32."""
         dtype, last = self.compute_dtype, len(weights) - 1
         x = x.to(dtype)
-        for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            x = torch.bmm(x, w.to(dtype)).add_(b.to(dtype))
+        for k in range(start, last + 1):
+            x = torch.bmm(x, weights[k].to(dtype)).add_(biases[k].to(dtype))
             if k < last:
-                x = self._normalise(x, k, members, detach_weights).relu_()
+                x = self._activate(x, k, members, detach_weights)
         return self._bound(x.float())
 
     def _bound(self, x: torch.Tensor) -> torch.Tensor:
