@@ -48,7 +48,7 @@ class FidelityDiscriminators:
             torch.device("cuda" if torch.cuda.is_available() else "cpu"))
         c = self.config
         self.nets = nn.ModuleDict()
-        for k, s in zip(ids, member_seeds(seed, len(ids))):
+        for k, s in zip(ids, member_seeds(seed, len(ids)), strict=True):
             init = torch.Generator().manual_seed(s)
             pair = nn.ModuleDict({
                 "sa": EnsembleMLP(1, obs_dim + act_dim, c.hidden_sizes, 2,
