@@ -43,34 +43,6 @@ F32 Float32(const py::handle& obj, const char* name, const std::vector<py::ssize
   return out;
 }
 
-// What both directions read: the shape from x, and x, scale, shift, bias checked.
-struct LayerInputs {
-  nn::LayerNormShape shape;
-  std::vector<py::ssize_t> full, per_member, stats;
-  F32 x, scale, shift, bias;
-  nn::LayerNormParams params;
-};
-
-nn::LayerNormShape ShapeOf(const py::handle& x);
-const float* OptionalInput(const py::object& obj, const char* name,
-                           const std::vector<py::ssize_t>& shape, F32* keep);
-
-LayerInputs ReadInputs(const py::object& x, const py::object& scale, const py::object& shift,
-                       const py::object& bias) {
-  LayerInputs in;
-  in.shape = ShapeOf(x);
-  const nn::LayerNormShape& s = in.shape;
-  in.full = {s.members, s.rows, s.dim};
-  in.per_member = {s.members, s.dim};
-  in.stats = {s.members, s.rows};
-  in.x = Float32(x, "x", in.full, false);
-  in.scale = Float32(scale, "scale", in.per_member, false);
-  in.shift = Float32(shift, "shift", in.per_member, false);
-  in.params = {OptionalInput(bias, "bias", in.per_member, &in.bias), in.scale.data(),
-               in.shift.data()};
-  return in;
-}
-
 nn::LayerNormShape ShapeOf(const py::handle& x) {
   if (!py::isinstance<py::array>(x)) {
     throw py::type_error("x must be a NumPy array, got " +
@@ -95,6 +67,30 @@ float* OptionalOutput(const py::object& obj, const char* name,
   if (obj.is_none()) return nullptr;
   *keep = Float32(obj, name, shape, true);
   return keep->mutable_data();
+}
+
+// What both directions read: the shape from x, and x, scale, shift, bias checked.
+struct LayerInputs {
+  nn::LayerNormShape shape;
+  std::vector<py::ssize_t> full, per_member, stats;
+  F32 x, scale, shift, bias;
+  nn::LayerNormParams params;
+};
+
+LayerInputs ReadInputs(const py::object& x, const py::object& scale, const py::object& shift,
+                       const py::object& bias) {
+  LayerInputs in;
+  in.shape = ShapeOf(x);
+  const nn::LayerNormShape& s = in.shape;
+  in.full = {s.members, s.rows, s.dim};
+  in.per_member = {s.members, s.dim};
+  in.stats = {s.members, s.rows};
+  in.x = Float32(x, "x", in.full, false);
+  in.scale = Float32(scale, "scale", in.per_member, false);
+  in.shift = Float32(shift, "shift", in.per_member, false);
+  in.params = {OptionalInput(bias, "bias", in.per_member, &in.bias), in.scale.data(),
+               in.shift.data()};
+  return in;
 }
 
 void Forward(const py::object& x_obj, const py::object& scale_obj, const py::object& shift_obj,

@@ -19,14 +19,13 @@ namespace {
 using info::detail::ForEachChunk;
 using info::detail::NumChunks;
 
-// v = x + bias of one row (bias may be null) into `v`.
-MFHRL_ALWAYS_INLINE void AddBias(const float* x, const float* bias, int64_t n, float* v) {
-  if (bias) {
+// The row's input: x itself, or x + bias written into `v`.
+MFHRL_ALWAYS_INLINE const float* RowInput(const float* x, const float* bias, int64_t n,
+                                          float* v) {
+  if (!bias) return x;
 #pragma omp simd
-    for (int64_t d = 0; d < n; ++d) v[d] = x[d] + bias[d];
-  } else {
-    std::memcpy(v, x, sizeof(float) * n);
-  }
+  for (int64_t d = 0; d < n; ++d) v[d] = x[d] + bias[d];
+  return v;
 }
 
 // kDim: the row width when known at compile time, 0 for s.dim.
@@ -41,22 +40,22 @@ MFHRL_ALWAYS_INLINE void ForwardMembers(const float* x, LayerNormParams p, Layer
     const float* g = p.scale + m * n;
     const float* b = p.shift + m * n;
     for (int64_t r = m * s.rows; r < (m + 1) * s.rows; ++r) {
-      AddBias(x + r * n, bias, n, v);
+      const float* in = RowInput(x + r * n, bias, n, v);
       float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-      for (int64_t d = 0; d < n; ++d) sum += v[d];
+      for (int64_t d = 0; d < n; ++d) sum += in[d];
       const float mu = sum * inv_dim;
       float sq = 0.0f;
 #pragma omp simd reduction(+ : sq)
       for (int64_t d = 0; d < n; ++d) {
-        const float c = v[d] - mu;
+        const float c = in[d] - mu;
         sq += c * c;
       }
       const float rs = 1.0f / std::sqrt(sq * inv_dim + eps);
       float* yr = y + r * n;
 #pragma omp simd
       for (int64_t d = 0; d < n; ++d) {
-        const float z = (v[d] - mu) * rs * g[d] + b[d];
+        const float z = (in[d] - mu) * rs * g[d] + b[d];
         yr[d] = z < 0.0f ? 0.0f : z;  // NaN passes, as in torch.relu
       }
       mean[r] = mu;
@@ -87,13 +86,13 @@ MFHRL_ALWAYS_INLINE void BackwardMembers(const float* dy, const float* x, LayerN
       if (grad) std::memset(grad, 0, sizeof(float) * n);
     }
     for (int64_t r = m * s.rows; r < (m + 1) * s.rows; ++r) {
-      AddBias(x + r * n, bias, n, vhat);
+      const float* in = RowInput(x + r * n, bias, n, vhat);
       const float* dyr = dy + r * n;
       const float mu = mean[r], rs = rstd[r];
       float s1 = 0.0f, s2 = 0.0f;
 #pragma omp simd reduction(+ : s1, s2)
       for (int64_t d = 0; d < n; ++d) {
-        const float h = (vhat[d] - mu) * rs;
+        const float h = (in[d] - mu) * rs;
         const float grad = h * g[d] + b[d] <= 0.0f ? 0.0f : dyr[d];  // as threshold_backward
         vhat[d] = h;
         dz[d] = grad;

@@ -235,8 +235,7 @@ class FidelityDiscriminators:
         obs, next_in = self._standardise(s), self._standardise(s2)
         sa = pair["sa"](torch.cat([obs, a], -1)[None])[0]
         net = pair["sas"]
-        first = torch.baddbmm(net.biases[0], torch.cat([obs, a, next_in], -1)[None],
-                              net.weights[0])[0]
+        first = net.first_layer(torch.cat([obs, a, next_in], -1)[None])[0]
         scale = std_ratio * self.nets.state_std
         if self.config.normalize_inputs:
             scale = scale / (self.nets.state_std + 1e-3)

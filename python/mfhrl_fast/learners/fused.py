@@ -58,14 +58,10 @@ def reference_layer_norm_relu(x: torch.Tensor, scale: torch.Tensor, shift: torch
     return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype)).relu_()
 
 
-NARROW = 1
-"""The widest output :func:`narrow_linear` computes as row dot products (ours: measured)."""
-
-
 def narrow_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """x (M, N, K) @ weight (M, K, O) + bias (M, 1, O), as ``torch.baddbmm``; for O <=
-    :data:`NARROW` on the CPU, O row dot products (and their gradients) instead."""
-    if (_enabled and weight.shape[-1] <= NARROW and x.device.type == "cpu"
+    """x (M, N, K) @ weight (M, K, O) + bias (M, 1, O), as ``torch.baddbmm``; for one
+    output (O = 1) on the CPU, a row dot product (and its gradients) instead."""
+    if (_enabled and weight.shape[-1] == 1 and x.device.type == "cpu"
             and not torch.compiler.is_compiling()):
         return _NarrowLinear.apply(x, weight, bias)
     return torch.baddbmm(bias, x, weight)
@@ -94,7 +90,6 @@ class _LayerNormReLU(torch.autograd.Function):
         _core.nn.layer_norm_relu_forward(
             x.numpy(), scale.numpy(), shift.numpy(), y.numpy(), mean.numpy(), rstd.numpy(),
             bias=_numpy(bias), eps=EPS, num_threads=torch.get_num_threads())
-        ctx.has_bias = bias is not None
         ctx.save_for_backward(x, scale, shift, mean, rstd, *(() if bias is None else (bias,)))
         return y
 
@@ -119,33 +114,22 @@ class _LayerNormReLU(torch.autograd.Function):
 
 
 class _NarrowLinear(torch.autograd.Function):
-    """y[..., o] = sum_k x[..., k] w[:, k, o] + b[..., o] for each of the few outputs o,
-    with the gradients written the same way (broadcast products and sums over rows)."""
+    """y = sum_k x[..., k] w[:, k, 0] + b for a one-output layer, with the gradients as
+    broadcast products and sums over the rows."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
-        columns = weight.transpose(1, 2)  # (M, O, K)
-        y = torch.cat([(x * columns[:, o, None]).sum(-1, keepdim=True)
-                       for o in range(weight.shape[-1])], dim=-1)
-        return y.add_(bias)
+        return (x * weight.transpose(1, 2)).sum(-1, keepdim=True).add_(bias)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, dy: torch.Tensor):
         x, weight = ctx.saved_tensors
         want_x, want_weight, want_bias = ctx.needs_input_grad
-        columns = weight.transpose(1, 2)
-        dx = dweight = dbias = None
-        if want_x:
-            dx = dy[..., :1] * columns[:, 0, None]
-            for o in range(1, weight.shape[-1]):
-                dx.addcmul_(dy[..., o:o + 1], columns[:, o, None])
-        if want_weight:
-            dweight = torch.stack([(x * dy[..., o:o + 1]).sum(1)
-                                   for o in range(weight.shape[-1])], dim=-1)
-        if want_bias:
-            dbias = dy.sum(1, keepdim=True)
+        dx = dy * weight.transpose(1, 2) if want_x else None
+        dweight = (x * dy).sum(1).unsqueeze(-1) if want_weight else None
+        dbias = dy.sum(1, keepdim=True) if want_bias else None
         return dx, dweight, dbias
 
 
@@ -163,5 +147,4 @@ def _shaped(grad: torch.Tensor | None, shape: tuple[int, ...], wanted: bool
     return grad.view(shape) if wanted else None
 
 
-__all__ = ["EPS", "NARROW", "disabled", "layer_norm_relu", "narrow_linear",
-           "reference_layer_norm_relu"]
+__all__ = ["EPS", "disabled", "layer_norm_relu", "narrow_linear", "reference_layer_norm_relu"]

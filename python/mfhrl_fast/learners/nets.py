@@ -85,9 +85,13 @@ class EnsembleMLP(nn.Module):
         (gradients still reach x); ``members`` evaluates a slice of the members."""
         return self._layers(x, 0, detach_weights=detach_weights, members=members)
 
+    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """The first layer's pre-activation x @ W_0 + b_0 (M, N, hidden[0]) of x (M, N, in)."""
+        return torch.baddbmm(self.biases[0], x, self.weights[0])
+
     def after_first(self, h: torch.Tensor) -> torch.Tensor:
         """The network's output from its first layer's pre-activation h (M, N, hidden[0]),
-        x @ W_0 + b_0: callers that know that product more cheaply than the full input
+        :meth:`first_layer`'s: callers that know it more cheaply than from the full input
         (the discriminators' gap, whose inputs differ only in s') start here."""
         if len(self.weights) < 2:
             raise ValueError("after_first needs a network with a hidden layer")
