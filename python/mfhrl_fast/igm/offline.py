@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from filelock import FileLock
 
 from .._allocator import retain_freed_memory
 from ..data import CollectConfig, OfflineDataset, PoolStep, SinusoidGait, collect, from_minari
@@ -69,10 +70,15 @@ def load_dataset(config: DatasetConfig, *, progress: bool = False) -> OfflineDat
     if config.source == "npz":
         return from_npz(config.path)
     dataset_id = gait_dataset_id(config)
-    if not dataset_path(dataset_id).exists():
-        collect(CollectConfig(kind="medium", steps=config.steps, dataset_id=dataset_id,
-                              num_envs=len(config.noise_stds), seed=config.seed),
-                policy=NoisyGait(config.noise_stds, config.seed), progress=progress)
+    path = dataset_path(dataset_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Runs that start together (a sweep's workers) would each collect it: one does, under
+    # a lock beside the dataset's folder, and the others wait for it and read it.
+    with FileLock(path.with_name(path.name + ".lock")):
+        if not path.exists():
+            collect(CollectConfig(kind="medium", steps=config.steps, dataset_id=dataset_id,
+                                  num_envs=len(config.noise_stds), seed=config.seed),
+                    policy=NoisyGait(config.noise_stds, config.seed), progress=progress)
     return from_minari(dataset_id)
 
 
