@@ -39,6 +39,43 @@ def test_auto_eta_is_the_info_modules_rule():
     assert post.update(losses) == pytest.approx(eta)
 
 
+def test_range_eta_moves_best_against_worst_by_eta0():
+    """'range': one batch moves the log odds of the best against the worst member by eta0
+    exactly, where 'auto' (the MAD of the five losses) moves them by 14."""
+    losses = np.array([1.0, 1.1, 1.2, 1.3, 3.0])  # MAD 0.1, range 2
+    for rule, move in (("range", 0.8), ("auto", 0.8 * 2.0 / 0.1)):
+        post = Posterior(5, 2, eta=rule, eta0=0.8)
+        eta = post.update(losses)
+        assert post.log_p[0] - post.log_p[4] == pytest.approx(move)
+        assert eta == pytest.approx(move / 2.0)
+        np.testing.assert_allclose(post.probs.sum(), 1.0)
+    post = Posterior(3, 1, eta="range", eta0=0.8)
+    assert post.update(np.full(3, 2.5)) == 0.8  # no spread: no move
+    np.testing.assert_allclose(post.probs, 1 / 3)
+
+
+def test_range_eta_information_gain_uses_each_batchs_range():
+    post = Posterior(3, 2, history=4, eta="range", eta0=1.5)
+    post.update(np.array([0.1, 0.5, 0.9]))
+    for seed in range(3):
+        post.remember(0, _batch(seed))
+    score = _scorer(np.array([0.3, 1.0, 2.0]))
+    rows = np.stack([score(_batch(seed)) for seed in range(3)])
+    spread = rows.max(1, keepdims=True) - rows.min(1, keepdims=True)
+    expected = info.information_gain(post.log_p, [rows / spread, None], eta=1.5)
+    np.testing.assert_allclose(post.information_gain(score), expected, rtol=1e-12)
+    # the same as eq. 7 with eta = eta0 / range, batch by batch
+    after = [info.posterior_update(post.log_p, row, eta=1.5 / float(w[0]))[0]
+             for row, w in zip(rows, spread, strict=True)]
+    mean_h = np.mean([info.entropy(np.exp(lp)) for lp in after])
+    assert post.information_gain(score)[0] == pytest.approx(post.entropy() - mean_h)
+
+
+def test_unknown_eta_rule():
+    with pytest.raises(ValueError, match="eta must be a number or one of"):
+        Posterior(3, 1, eta="mad")
+
+
 def test_information_gain_rescores_the_remembered_batches():
     post = Posterior(3, 4, history=2, eta=0.5)
     post.update(np.array([0.1, 0.5, 0.9]))

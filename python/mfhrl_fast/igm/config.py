@@ -28,6 +28,7 @@ from typing import Any
 from ..fidelity import FidelitySpec, paper_ladder
 from ..learners.config import CQLConfig, DiscriminatorConfig, H2OConfig
 from ..learners.precision import PRECISIONS
+from .posterior import ETA_RULES
 from .strategies import STRATEGIES
 
 DATASET_SOURCES = ("gait", "minari", "d4rl", "npz")
@@ -155,8 +156,9 @@ class OnlineConfig:
     real_score_transitions: int = 256
     """Real transitions (one fixed draw) in every L_l(B) (eq. 1's D terms; ours)."""
     eta: float | str = "auto"
-    """eq. 7's learning rate: a number, or 'auto' = eta0 / MAD of the losses (the MAD rule is
-    ours)."""
+    """eq. 7's learning rate: a number, 'auto' = eta0 / MAD of the members' losses, or
+    'range' = eta0 / their max - min, so that one batch moves the best and the worst
+    member's log odds by eta0 (both rules ours; ``posterior.ETA_RULES``)."""
     eta0: float = 1.0
     """Scale of the 'auto' rule (ours)."""
     c: float = 1.0
@@ -207,8 +209,9 @@ class OnlineConfig:
         if self.gradient_steps < 0 or self.disc_steps < 0 or self.gradient_steps_per_cost < 0:
             raise ValueError("online.gradient_steps, gradient_steps_per_cost and disc_steps "
                              "must be >= 0")
-        if isinstance(self.eta, str) and self.eta != "auto":
-            raise ValueError(f"online.eta must be a number or 'auto', got {self.eta!r}")
+        if isinstance(self.eta, str) and self.eta not in ETA_RULES:
+            raise ValueError(f"online.eta must be a number or one of {ETA_RULES}, got "
+                             f"{self.eta!r}")
         if not isinstance(self.eta, str) and self.eta < 0:
             raise ValueError(f"online.eta must be >= 0, got {self.eta}")
         if self.eta0 <= 0 or self.c < 0:

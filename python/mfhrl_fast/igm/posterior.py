@@ -21,14 +21,32 @@ Batch = Mapping[str, np.ndarray]
 Scorer = Callable[[Batch], np.ndarray]
 
 
+ETA_RULES = ("auto", "range")
+"""The eq. 7 learning-rate rules besides a number: 'auto' = eta0 / MAD of the members'
+losses (:func:`mfhrl_fast.info.posterior_update`), 'range' = eta0 / (max - min) of them
+(:func:`range_scaled`); both ours."""
+
+
+def range_scaled(losses: np.ndarray) -> np.ndarray:
+    """Each row of member losses (..., L) divided by its range max - min (rows without
+    spread as they are): under eq. 7 with eta = eta0, the best and the worst member's
+    log odds then move by exactly eta0 per batch, however the other losses lie (the MAD
+    of five losses can be far smaller than their range, and one batch then collapses
+    the posterior)."""
+    spread = losses.max(-1, keepdims=True) - losses.min(-1, keepdims=True)
+    return losses / np.where(spread > 0, spread, 1.0)
+
+
 class Posterior:
     """p_r over L members (uniform p_0, eq. 7) and H_k, the last ``history`` batches of
-    each of ``num_levels`` levels (eq. 8)."""
+    each of ``num_levels`` levels (eq. 8). ``eta``: a number or one of :data:`ETA_RULES`."""
 
     def __init__(self, num_members: int, num_levels: int, *, history: int = 8,
                  eta: float | str = "auto", eta0: float = 1.0) -> None:
         if num_members < 1 or num_levels < 1 or history < 1:
             raise ValueError("num_members, num_levels and history must be >= 1")
+        if isinstance(eta, str) and eta not in ETA_RULES:
+            raise ValueError(f"eta must be a number or one of {ETA_RULES}, got {eta!r}")
         self.num_members, self.num_levels, self.history = num_members, num_levels, history
         self.eta, self.eta0 = eta, eta0
         self.log_p = np.full(num_members, -np.log(num_members))
@@ -54,8 +72,14 @@ class Posterior:
 
     def update(self, losses: np.ndarray) -> float:
         """eq. 7 with the members' losses L_l(B_r); returns the eta used."""
-        self.log_p, eta = info.posterior_update(self.log_p, losses, eta=self.eta, eta0=self.eta0)
-        return eta
+        losses = np.asarray(losses, dtype=np.float64)
+        if self.eta != "range":
+            self.log_p, eta = info.posterior_update(self.log_p, losses, eta=self.eta,
+                                                    eta0=self.eta0)
+            return eta
+        self.log_p, _ = info.posterior_update(self.log_p, range_scaled(losses), eta=self.eta0)
+        spread = float(losses.max() - losses.min())
+        return self.eta0 / spread if spread > 0 else self.eta0
 
     def remember(self, level: int, batch: Batch) -> None:
         """Keep ``batch`` (copied) in H_level, dropping the oldest beyond ``history``."""
@@ -66,6 +90,9 @@ class Posterior:
         update with each batch of H_k re-scored by ``score``; H(p) for an untried level."""
         histories = [np.stack([score(b) for b in level]) if level else None
                      for level in self.batches]
+        if self.eta == "range":
+            histories = [None if h is None else range_scaled(h) for h in histories]
+            return info.information_gain(self.log_p, histories, eta=self.eta0)
         return info.information_gain(self.log_p, histories, eta=self.eta, eta0=self.eta0)
 
     def state_dict(self) -> dict[str, Any]:

@@ -57,6 +57,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-episodes16": {"online": {"episodes_per_round": 16}},
     "ours-steps-per-cost300": {"online": {"gradient_steps_per_cost": 300.0}},
     "ours-steps-per-cost600": {"online": {"gradient_steps_per_cost": 600.0}},
+    "ours-eta-range": {"online": {"eta": "range"}},
     "ours-tau05-tr-rate0.05": {"offline": {"cql": {"tau": 0.05}},
                                "online": {"h2o": {"tau": 0.05, "trust_region_rate": 0.05}}},
     "ours-calql": {"offline": {"cql": {"calibrated": True}}},
