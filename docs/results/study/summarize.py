@@ -6,6 +6,7 @@ threshold beta_r, the posterior).
 """
 
 import json
+import math
 import statistics
 import sys
 from collections import defaultdict
@@ -45,6 +46,7 @@ def main(folder: str) -> None:
                   + ", ".join(f"{v:.2f}" for v in worst) + " | "
                   + ", ".join(map(str, flips)) + " | "
                   + ", ".join(str(len(r["records"]) - 1) for r in rs) + " |")
+    print_posterior_moves(runs)
     print("\nigm choices:")
     for r in sorted(cell_items(cell, "igm"), key=lambda r: (r["budget"], r["seed"])):
         recs = r["records"]
@@ -55,6 +57,25 @@ def main(folder: str) -> None:
             print(f"   r{x['round']} k={x['fidelity']} beta={x['beta']:.3f} IG/cost="
                   f"{[round(v, 3) for v in x['ig_per_cost']]} H={x['entropy']:.2f} "
                   f"p={[round(v, 2) for v in x['posterior']]}")
+
+
+def print_posterior_moves(runs):
+    """How far one round's eq. 7 update moves the posterior: the largest change of log odds
+    between two members (best against worst), and the entropy left after round 1."""
+    moves, first = [], []
+    for r in runs:
+        recs = r["records"]
+        first.append(recs[1]["entropy"] if len(recs) > 1 else None)
+        for a, b in zip(recs, recs[1:]):
+            change = [math.log(max(q, 1e-300)) - math.log(max(p, 1e-300))
+                      for p, q in zip(a["posterior"], b["posterior"])]
+            moves.append(max(change) - min(change))
+    first = [h for h in first if h is not None]
+    moves.sort()
+    print(f"\nposterior: largest log-odds move per round, median {moves[len(moves) // 2]:.2f} "
+          f"nats over {len(moves)} rounds ({sum(m > 5 for m in moves)} above 5); entropy after "
+          f"round 1 below 0.1 nats in {sum(h < 0.1 for h in first)} of {len(first)} runs "
+          f"(uniform: log L = {math.log(len(runs[0]['records'][0]['posterior'])):.2f})")
 
 
 def cell_items(cell, strategy):
