@@ -66,9 +66,9 @@ def print_posterior_moves(runs):
     for r in runs:
         recs = r["records"]
         first.append(recs[1]["entropy"] if len(recs) > 1 else None)
-        for a, b in zip(recs, recs[1:]):
+        for a, b in zip(recs, recs[1:], strict=False):
             change = [math.log(max(q, 1e-300)) - math.log(max(p, 1e-300))
-                      for p, q in zip(a["posterior"], b["posterior"])]
+                      for p, q in zip(a["posterior"], b["posterior"], strict=True)]
             moves.append(max(change) - min(change))
     first = [h for h in first if h is not None]
     moves.sort()
