@@ -159,6 +159,27 @@ py::dict Sample(PyReplayRing& self, int64_t n, const py::object& fidelities, con
   return out.is_none() ? batch.AsDict() : out.cast<py::dict>();
 }
 
+// Fresh arrays (with "index") of the stored rows in slots [start, stop), stop None: size.
+py::dict Rows(PyReplayRing& self, int64_t start, const py::object& stop_in) {
+  int64_t size;
+  {
+    std::lock_guard<std::mutex> lock(*self.mutex);
+    size = self.ring->size();
+  }
+  const int64_t stop = stop_in.is_none() ? size : stop_in.cast<int64_t>();
+  if (start < 0 || stop < start || stop > size) {
+    throw py::value_error("need 0 <= start <= stop <= size (" + std::to_string(size) +
+                          "), got start " + std::to_string(start) + ", stop " +
+                          std::to_string(stop));
+  }
+  py::dict out = self.NewBatch(stop - start, false, true);
+  if (stop == start) return out;
+  const Batch batch = Validate(out, self.Shapes(stop - start, false));
+  ReleaseAndLock guard(*self.mutex);
+  self.ring->Read(start, stop - start, batch.rows);  // the size cannot shrink meanwhile
+  return out;
+}
+
 // Packs (n, L) booleans, or takes (n,) uint64 bit masks.
 std::vector<uint64_t> PackMasks(const py::object& mask, int64_t n, int members) {
   std::vector<uint64_t> packed(n, 0);
@@ -295,6 +316,7 @@ void BindReplayRing(py::module_& m) {
              return Sample(r, n, fidelities, out, true);
            }, py::arg("batch_size"), py::kw_only(), py::arg("fidelities") = py::none(),
            py::arg("out") = py::none())
+      .def("rows", &Rows, py::arg("start") = 0, py::arg("stop") = py::none())
       .def("empty_batch", [](const PyReplayRing& r, int64_t n, bool members, bool index) {
              if (n < 1) throw py::value_error("batch_size must be >= 1");
              return r.NewBatch(n, members, index);

@@ -207,6 +207,16 @@ void ReplayRing::SampleMembers(int64_t n, const std::vector<bool>* fidelities,
   ParallelGather(scratch_.data(), n * members_, out);
 }
 
+void ReplayRing::Read(int64_t start, int64_t n, const SampleRows& out) const {
+  if (start < 0 || n < 0 || start > size() - n) {
+    throw std::out_of_range("slots [" + std::to_string(start) + ", " + std::to_string(start + n) +
+                            ") are not all stored (size " + std::to_string(size()) + ")");
+  }
+  std::vector<int64_t> slots(n);
+  for (int64_t j = 0; j < n; ++j) slots[j] = start + j;
+  Gather(slots.data(), n, out, 0);
+}
+
 void ReplayRing::ParallelGather(const int64_t* slots, int64_t n, const SampleRows& out) {
   constexpr int64_t kMinRowsPerThread = 128;  // below this a wake-up costs more than it saves
   if (threads_->num_threads() == 1 || n < 2 * kMinRowsPerThread) {

@@ -80,6 +80,10 @@ class ReplayRing {
   // For each member l, n draws among transitions with mask bit l set; out
   // rows are member-major: row l * n + j.
   void SampleMembers(int64_t n, const std::vector<bool>* fidelities, const SampleRows& out);
+  // Copies the n stored rows in slots [start, start + n) (index: their slots), e.g. to
+  // compute a value per stored transition that later samples look up by index.
+  // Throws std::out_of_range unless 0 <= start <= start + n <= size().
+  void Read(int64_t start, int64_t n, const SampleRows& out) const;
 
   // Atomic save (temp file + rename) and a load that checks everything.
   void Save(const std::string& path) const;

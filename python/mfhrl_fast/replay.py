@@ -157,6 +157,12 @@ class ReplayRing:
         self._ring.sample_members(batch_size, fidelities=fidelities, out=_as_arrays(out))
         return out
 
+    def rows(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
+        """Fresh arrays of the stored transitions in slots [start, stop) (``stop`` None: all),
+        keys as :meth:`sample` plus ``index``, their slots: the table a value computed once
+        per stored transition is built from and looked up in by a sample's ``index``."""
+        return self._ring.rows(start, stop)
+
     def reseed(self, seed: int) -> None:
         """Restart the generator of bootstrap masks and draws with ``seed``; the stored
         transitions stay. What the ring does next then depends only on its contents and

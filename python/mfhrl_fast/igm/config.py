@@ -137,6 +137,12 @@ class OnlineConfig:
     """Discriminator steps of the round's fidelity per round: one per H2O step, as H2O's
     code trains them (ours; with 1/8 of that the discriminators still trust gravity x2
     transitions at w ~ 0.5 after 10 rounds and the policy drifts, see the README)."""
+    gap_table: bool = True
+    """Compute w and u of every stored simulated transition once per round, after the
+    round's discriminator steps (which then stay fixed through its H2O steps), and look
+    them up per sampled row (ours: the same w, u with one draw of its next-state samples
+    per transition and round; ~20% of an H2O step saved). False recomputes both for every
+    sampled row at every step with fresh samples (H2O's code)."""
     disc_batch: int = 256
     """Real and simulated transitions per discriminator step (ours)."""
     disc_data: str = "paired"

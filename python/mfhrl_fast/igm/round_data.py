@@ -5,8 +5,10 @@ contrast them with."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import torch
 
 from ..data import OfflineDataset
 from ..fidelity import FidelitySpec
@@ -66,4 +68,21 @@ def paired_data(dataset: OfflineDataset, fidelity: FidelitySpec, size: int, *, s
                             num_threads=num_threads)
 
 
-__all__ = ["RoundBuffers", "dataset_batch", "paired_data", "round_seed", "subsample"]
+class DynamicsTable:
+    """w and u of every transition in the simulated replay, computed once per round after
+    the round's discriminator steps, which leaves them fixed for its H2O steps
+    (:meth:`~..learners.EnsembleH2O.dynamics_table`, u's next-state samples seeded by
+    ``seed``): a batch sampled with ``index`` looks its rows' entries up by slot."""
+
+    def __init__(self, learner: Any, ring: Any, seed: int) -> None:
+        generator = torch.Generator(device=learner.device).manual_seed(seed)
+        self.ratio, self.gap = learner.dynamics_table(ring.rows(), generator)
+
+    def attach(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        """``batch`` (with ``index``) plus ``ratio`` and ``gap`` shaped like its ``reward``."""
+        index = torch.from_numpy(batch["index"]).to(self.ratio.device)
+        return {**batch, "ratio": self.ratio[index], "gap": self.gap[index]}
+
+
+__all__ = ["DynamicsTable", "RoundBuffers", "dataset_batch", "paired_data", "round_seed",
+           "subsample"]

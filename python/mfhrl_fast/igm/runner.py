@@ -39,7 +39,14 @@ from .guard import FiniteWatch
 from .offline import get_offline, load_dataset, offline_ring
 from .posterior import Posterior
 from .records import RoundRecord, RunResult
-from .round_data import RoundBuffers, dataset_batch, paired_data, round_seed, subsample
+from .round_data import (
+    DynamicsTable,
+    RoundBuffers,
+    dataset_batch,
+    paired_data,
+    round_seed,
+    subsample,
+)
 from .run_log import Progress, TensorBoardLog, write_tables
 from .strategies import make_strategy
 
@@ -97,7 +104,7 @@ class Experiment:
         self.buffers = RoundBuffers.empty(n.episode_steps, n.episodes_per_round, obs_dim, act_dim)
         self._out = {
             "real": self.real.empty_batch(n.real_batch, members=True),
-            "sim": self.sim.empty_batch(n.sim_batch, members=True),
+            "sim": self.sim.empty_batch(n.sim_batch, members=True, index=True),
             "disc_real": self.real.empty_batch(n.disc_batch),
             "disc_sim": self.sim.empty_batch(n.disc_batch),
         }
@@ -206,9 +213,13 @@ class Experiment:
         if min(self.sim.member_count(m) for m in range(self.learner.num_members)) == 0:
             return metrics  # a member without simulated data (tiny rounds): wait for more
         watch = FiniteWatch("H2O step")
+        table = DynamicsTable(self.learner, self.sim, round_seed(
+            self.config.seed, self.budget.round, 8)) if n.gap_table else None
         for _ in range(n.round_steps(cost)):
             real = self.real.sample_members(n.real_batch, out=self._out["real"])
             sim = self.sim.sample_members(n.sim_batch, out=self._out["sim"])
+            if table is not None:
+                sim = table.attach(sim)
             metrics = self.learner.train_step(real, sim, as_float=False)
             watch.observe(metrics)
         watch.check(f"round {self.budget.round}", self.learner.nets)
@@ -321,7 +332,7 @@ class Experiment:
         self.records = [RoundRecord.from_dict(r) for r in state["records"]]
         self.sim = sim_ring
         n = self.config.online
-        self._out["sim"] = self.sim.empty_batch(n.sim_batch, members=True)
+        self._out["sim"] = self.sim.empty_batch(n.sim_batch, members=True, index=True)
         self._out["disc_sim"] = self.sim.empty_batch(n.disc_batch)
 
 

@@ -58,6 +58,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-steps-per-cost300": {"online": {"gradient_steps_per_cost": 300.0}},
     "ours-steps-per-cost600": {"online": {"gradient_steps_per_cost": 600.0}},
     "ours-eta-range": {"online": {"eta": "range"}},
+    "ours-gap-per-step": {"online": {"gap_table": False}},
     "ours-tau05-tr-rate0.05": {"offline": {"cql": {"tau": 0.05}},
                                "online": {"h2o": {"tau": 0.05, "trust_region_rate": 0.05}}},
     "ours-calql": {"offline": {"cql": {"calibrated": True}}},
@@ -122,10 +123,11 @@ floored at 0.3), 'ours-tr-rate0.05' (its reference trailing at rate 0.05), 'ours
 online: each its own offline phase), 'ours-tau05-tr-rate0.05' (that at 0.05 with the trust
 region's reference trailing at 0.05), 'ours-g2400' (4x the demo's H2O steps per round),
 'ours-episodes16' (4x its collected episodes per round, at the same cost),
-'ours-steps-per-cost300' / '600' (each round's H2O steps 300 or 600 x its cost: 300 at
-gravity x2 up to 2400 or 4800 in the true dynamics), 'ours-calql' (the offline phase's CQL
-calibrated, Cal-QL: its own offline phase) and 'ours-calql-tau05' (that with the target
-rate 0.05 offline and online);
+'ours-gap-per-step' (w and u recomputed at every H2O step with fresh next-state samples,
+H2O's way, instead of once per round), 'ours-steps-per-cost300' / '600' (each round's H2O
+steps 300 or 600 x its cost: 300 at gravity x2 up to 2400 or 4800 in the true dynamics),
+'ours-calql' (the offline phase's CQL calibrated, Cal-QL: its own offline phase) and
+'ours-calql-tau05' (that with the target rate 0.05 offline and online);
 'ours-cql-explore' is the previous default with the rollouts' noise 0.3; 'h2o' is faithful
 H2O (eq. 1 alone) on it.
 The others change one thing: a learning-rate warm-up of faithful H2O, the conservative

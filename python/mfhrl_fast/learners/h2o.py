@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from . import losses
 from .base import EnsembleLearner
-from .batch import TRANSITION_KEYS, host_fidelity
+from .batch import TRANSITION_KEYS, host_fidelity, to_tensor
 from .config import H2OConfig, annealed
 from .cql import sampled_action_q
 from .discriminators import FidelityDiscriminators
@@ -49,16 +50,47 @@ class EnsembleH2O(EnsembleLearner):
         real = self._member_batch(batches[0], "real_batch")
         sim = self._member_batch(batches[1], "sim_batch")
         n_sim = sim["obs"].shape[1]
-        fidelity = host_fidelity(batches[1], (self.num_members, n_sim))
-        c = self.config
-        noise = draw_normal(gens, {"s_prime": (n_sim, c.n_next_samples, self.obs_dim)}, self.device)
-        ratio, gap = self.discriminators.ratio_and_gap(
-            sim["obs"], sim["action"], sim["next_obs"], noise["s_prime"], fidelity,
-            ratio_clip=c.ratio_clip, gap_clip=c.gap_clip, std_ratio=c.s_prime_std_ratio)
+        if "ratio" in batches[1] and "gap" in batches[1]:  # looked up in a DynamicsTable
+            ratio, gap = (to_tensor(batches[1][k], k, self.device) for k in ("ratio", "gap"))
+            if ratio.shape != gap.shape or ratio.shape != (self.num_members, n_sim):
+                raise ValueError(f"sim_batch's ratio and gap must be shaped "
+                                 f"{(self.num_members, n_sim)}, got {tuple(ratio.shape)} and "
+                                 f"{tuple(gap.shape)}")
+        else:
+            fidelity = host_fidelity(batches[1], (self.num_members, n_sim))
+            c = self.config
+            noise = draw_normal(gens, {"s_prime": (n_sim, c.n_next_samples, self.obs_dim)},
+                                self.device)
+            ratio, gap = self.discriminators.ratio_and_gap(
+                sim["obs"], sim["action"], sim["next_obs"], noise["s_prime"], fidelity,
+                ratio_clip=c.ratio_clip, gap_clip=c.gap_clip, std_ratio=c.s_prime_std_ratio)
         data = {k: torch.cat([real[k], sim[k]], dim=1) for k in TRANSITION_KEYS}
         return LossBatch(**data, pi_obs=data["obs"], ratio=ratio, gap=gap,
                          log_omega=losses.gap_weights(gap),
                          actor_weight=self._actor_weight(real["obs"].shape[1], ratio))
+
+    @torch.no_grad()
+    def dynamics_table(self, rows: dict[str, Any], generator: torch.Generator, *,
+                       chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+        """w and u (H2O eq. 7's ratio and the gap, this learner's clips) of every
+        transition of ``rows`` (``obs``, ``action``, ``next_obs``, ``fidelity`` ids; N rows),
+        shaped (N,) on the device, u's next-state samples drawn from ``generator``; in
+        chunks of ``chunk`` rows. With the discriminators fixed, a sim batch that carries
+        its rows' entries as ``ratio`` and ``gap`` trains as one whose w and u are computed
+        per step, up to the draw of those samples."""
+        c, n = self.config, len(rows["obs"])
+        ratio = torch.empty(n, device=self.device)
+        gap = torch.empty(n, device=self.device)
+        for start in range(0, n, chunk):
+            part = slice(start, min(n, start + chunk))
+            s, a, s2 = (to_tensor(rows[k][part], k, self.device)
+                        for k in ("obs", "action", "next_obs"))
+            z = torch.randn((len(s), c.n_next_samples, self.obs_dim), generator=generator,
+                            device=self.device)
+            ratio[part], gap[part] = self.discriminators.ratio_and_gap(
+                s, a, s2, z, np.asarray(rows["fidelity"][part]), ratio_clip=c.ratio_clip,
+                gap_clip=c.gap_clip, std_ratio=c.s_prime_std_ratio)
+        return ratio, gap
 
     def _actor_weight(self, n_real: int, ratio: torch.Tensor) -> torch.Tensor | None:
         """Weights of the real and simulated states in the actor's loss
