@@ -51,7 +51,7 @@ class Setup:
 
     def sequential_updates(self):
         return [s.train_step(real, sim, as_float=False)
-                for s, (real, sim) in zip(self.singles, self.rows)]
+                for s, (real, sim) in zip(self.singles, self.rows, strict=True)]
 
     def check_in_step(self) -> None:
         """The ensemble and its single-member copies have stayed the same learners."""

@@ -115,7 +115,8 @@ def test_add_vs_cpprb(benchmark, data):
         ring.add(**chunks[next(cursor) % len(chunks)], fidelity=0)
 
     benchmark.pedantic(add_ours, rounds=200, iterations=1, warmup_rounds=5)
-    assert len(ring) == next(cursor) * ADD  # every call added one batch (runs vary with --benchmark-disable)
+    # every call added one batch (the number of runs varies with --benchmark-disable)
+    assert len(ring) == next(cursor) * ADD
     check_rows(ring.sample(BATCH), data)
     ours = best_time(add_ours, 100)
     cpprb = pytest.importorskip("cpprb")

@@ -68,7 +68,8 @@ def test_online_sac_is_reproducible():
     config = OnlineSACConfig(**{**TINY, "steps": 120, "eval_every": 120})
     first = train_online_sac(config, sac=SACConfig(hidden_sizes=(16,)), device="cpu")[0]
     second = train_online_sac(config, sac=SACConfig(hidden_sizes=(16,)), device="cpu")[0]
-    for (name, a), b in zip(first.nets.state_dict().items(), second.nets.state_dict().values()):
+    for (name, a), b in zip(first.nets.state_dict().items(), second.nets.state_dict().values(),
+                              strict=True):
         assert torch.equal(a, b), name
 
 

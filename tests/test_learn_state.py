@@ -19,11 +19,11 @@ def test_round_trip_resumes_bit_identically(kind, tmp_path):
     torch.save(learner.state_dict(), tmp_path / "learner.pt")
     state = torch.load(tmp_path / "learner.pt", weights_only=True)
 
-    def continue_(l):
-        metrics = [l.train_step(*batches_for(kind, 2, 16, seed=10 + s)) for s in range(3)]
+    def continue_(agent):
+        metrics = [agent.train_step(*batches_for(kind, 2, 16, seed=10 + s)) for s in range(3)]
         obs = random_batch(None, 5, 3)["obs"]
-        return (metrics, l.act(obs, member=[0, 1, 1, 0, 1]), l.member_losses(
-            *batches_for(kind, None, 8, seed=4)), params(l), l.num_updates)
+        return (metrics, agent.act(obs, member=[0, 1, 1, 0, 1]), agent.member_losses(
+            *batches_for(kind, None, 8, seed=4)), params(agent), agent.num_updates)
 
     first = continue_(learner)
     other_disc = make_discriminators(seed=42) if kind == "h2o" else None

@@ -66,6 +66,7 @@ def test_fused_store_matches_python_loop(rh, obs_dtype, num_threads, capacity):
     loop = make_pool(obs_dtype=obs_dtype, num_threads=1)
     ring_fused, ring_loop = make_ring(fused, capacity), make_ring(loop, capacity)
     obs_fused, obs_loop = fused.reset(seed=3), loop.reset(seed=3)
+    np.testing.assert_array_equal(obs_fused, obs_loop)
     rng = np.random.default_rng(0)
     resets = 0
     steps = 13  # max_episode_steps=5: two auto-resets per env
@@ -79,7 +80,7 @@ def test_fused_store_matches_python_loop(rh, obs_dtype, num_threads, capacity):
         assert not out_loop[4]["unstable"].any()
         resets += int(out_loop[3].sum())
         python_add(ring_loop, obs_loop, actions, *out_loop[1:], loop.fidelity_ids)
-        obs_fused, obs_loop = out_fused[0], out_loop[0]
+        obs_loop = out_loop[0]
         assert ring_fused.total_added == ring_loop.total_added
     assert resets == 2 * fused.num_envs
     assert ring_fused.total_added == steps * fused.num_envs

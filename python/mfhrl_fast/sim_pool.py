@@ -56,7 +56,8 @@ class SimPool:
             fidelity_ids = np.zeros(1 if num_envs is None else num_envs, dtype=np.int64)
         ids = np.asarray(fidelity_ids)
         if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
-            raise TypeError(f"fidelity_ids must be a 1-D sequence of ints, got {ids.dtype} {ids.shape}")
+            raise TypeError(f"fidelity_ids must be a 1-D sequence of ints, got {ids.dtype} "
+                            f"{ids.shape}")
         if num_envs is not None and num_envs != len(ids):
             raise ValueError(f"num_envs={num_envs} but {len(ids)} fidelity_ids given")
         for spec in fidelities:
@@ -153,4 +154,5 @@ class SimPool:
 
     def __repr__(self) -> str:
         names = [f.name for f in self._fidelities]
-        return f"SimPool(num_envs={self.num_envs}, fidelities={names}, num_threads={self.num_threads})"
+        return (f"SimPool(num_envs={self.num_envs}, fidelities={names}, "
+                f"num_threads={self.num_threads})")

@@ -42,7 +42,7 @@ def quiet_native_output() -> Iterator[None]:
             yield
         finally:
             flush()
-            for fd, saved_fd in zip((1, 2), saved):
+            for fd, saved_fd in zip((1, 2), saved, strict=True):
                 os.dup2(saved_fd, fd)
                 os.close(saved_fd)
             tmp.seek(0)

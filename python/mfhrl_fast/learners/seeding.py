@@ -54,7 +54,7 @@ def member_generators(
     for seed in seeds:
         state = np.random.SeedSequence(int(seed)).generate_state(1 + len(STREAMS), np.uint64)
         init.append(torch.Generator().manual_seed(int(state[0])))
-        for name, s in zip(STREAMS, state[1:]):
+        for name, s in zip(STREAMS, state[1:], strict=True):
             streams[name].append(torch.Generator(device=device).manual_seed(int(s)))
     return init, streams
 
@@ -66,10 +66,10 @@ def draw_normal(
     its own generator, drawn in one call per member (names in the given order)."""
     sizes = [int(np.prod(shape)) for shape in shapes.values()]
     flat = torch.empty(len(generators), sum(sizes), device=device)
-    for row, gen in zip(flat, generators):
+    for row, gen in zip(flat, generators, strict=True):
         torch.randn(row.shape, generator=gen, device=device, out=row)
     out, start = {}, 0
-    for (name, shape), size in zip(shapes.items(), sizes):
+    for (name, shape), size in zip(shapes.items(), sizes, strict=True):
         out[name] = flat[:, start:start + size].view(len(generators), *shape)
         start += size
     return out
