@@ -115,3 +115,23 @@ def test_runner_ratio_matches_the_per_step_path(tmp_path):
     assert a["losses/ratio"] == pytest.approx(b["losses/ratio"], rel=1e-5)
     assert a["losses/gap"] == pytest.approx(b["losses/gap"], rel=0.3)
     assert [r.fidelity for r in table.records] == [r.fidelity for r in per_step.records]
+
+
+def test_runner_builds_the_table_only_while_it_costs_less(tmp_path, monkeypatch):
+    """A round uses the table while the replay holds at most G x L x sim_batch transitions
+    (what its steps would evaluate), the per-step way beyond that."""
+    built = []
+    real_init = DynamicsTable.__init__
+
+    def counting(self, learner, ring, seed):
+        built.append(len(ring))
+        real_init(self, learner, ring, seed)
+
+    monkeypatch.setattr(DynamicsTable, "__init__", counting)
+    config = override(tiny_config(tmp_path), {"strategy": "lowest", "budget": 6.0})
+    n = config.online
+    sampled = n.gradient_steps * config.offline.num_members * n.sim_batch  # 6 x 3 x 16 = 288
+    result = run(config, tensorboard=False)
+    sizes = [r.env_steps for r in result.records[1:]]  # replay size in each round
+    assert sizes == [60 * (i + 1) for i in range(6)]
+    assert built == [s for s in sizes if s <= sampled] == [60, 120, 180, 240]

@@ -141,8 +141,10 @@ class OnlineConfig:
     """Compute w and u of every stored simulated transition once per round, after the
     round's discriminator steps (which then stay fixed through its H2O steps), and look
     them up per sampled row (ours: the same w, u with one draw of its next-state samples
-    per transition and round; ~20% of an H2O step saved). False recomputes both for every
-    sampled row at every step with fresh samples (H2O's code)."""
+    per transition and round; ~20% of a demo H2O step saved). Only while the replay holds
+    no more transitions than the round's steps sample (G x L x sim_batch), so it never
+    costs more than the per-step way. False recomputes both for every sampled row at every
+    step with fresh samples (H2O's code)."""
     disc_batch: int = 256
     """Real and simulated transitions per discriminator step (ours)."""
     disc_data: str = "paired"

@@ -213,9 +213,12 @@ class Experiment:
         if min(self.sim.member_count(m) for m in range(self.learner.num_members)) == 0:
             return metrics  # a member without simulated data (tiny rounds): wait for more
         watch = FiniteWatch("H2O step")
+        steps = n.round_steps(cost)
+        # the table evaluates every stored transition once, the steps their sampled rows
         table = DynamicsTable(self.learner, self.sim, round_seed(
-            self.config.seed, self.budget.round, 8)) if n.gap_table else None
-        for _ in range(n.round_steps(cost)):
+            self.config.seed, self.budget.round, 8)) if n.gap_table and len(self.sim) <= (
+                steps * self.learner.num_members * n.sim_batch) else None
+        for _ in range(steps):
             real = self.real.sample_members(n.real_batch, out=self._out["real"])
             sim = self.sim.sample_members(n.sim_batch, out=self._out["sim"])
             if table is not None:
