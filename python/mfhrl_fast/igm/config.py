@@ -320,13 +320,12 @@ budget 32 put the grid at ~73 min here, the lowest level's 32 rounds alone ~15 m
 def study() -> RunConfig:
     """The paper's Fig. 2 at the largest size that ran here within the hour when it was
     set: ``mfhrl-fast compare --preset study`` (4 strategies x :data:`STUDY_BUDGETS` x 3
-    seeds; 55 min then, ~26 min since the per-round w/u table on a faster machine of the
-    same kind, 43.6 min with 5 seeds): the demo's networks, offline phase and rounds (all
-    sizes ours). 256-256 networks do
-    not fit: one L = 5 CQL step at 256-256 costs ~8x the 64-64 one. Nor does a longer
-    offline phase buy anything here: the offline ensemble's return peaks within its first
-    ~1000 CQL steps and falls to the data's best episodes (~1000-1040) by ~4500
-    (docs/results/offline-steps/)."""
+    seeds; 55 min then; since the per-round w/u table, on a faster machine of the same
+    kind, 43.6 min with 5 seeds, ~27 min estimated for 3): the demo's networks, offline
+    phase and rounds (all sizes ours). 256-256 networks do not fit: one L = 5 CQL step at
+    256-256 costs ~8x the 64-64 one. Nor does a longer offline phase buy anything here:
+    the offline ensemble's return peaks within its first ~1000 CQL steps and falls to the
+    data's best episodes (~1000-1040) by ~4500 (docs/results/offline-steps/)."""
     base = demo()
     return base.replace(budget=STUDY_BUDGETS[-1])
 
