@@ -138,13 +138,10 @@ class OnlineConfig:
     code trains them (ours; with 1/8 of that the discriminators still trust gravity x2
     transitions at w ~ 0.5 after 10 rounds and the policy drifts, see the README)."""
     gap_table: bool = True
-    """Compute w and u of every stored simulated transition once per round, after the
-    round's discriminator steps (which then stay fixed through its H2O steps), and look
-    them up per sampled row (ours: the same w, u with one draw of its next-state samples
-    per transition and round; ~20% of a demo H2O step saved). Only while the replay holds
-    no more transitions than the round's steps sample (G x L x sim_batch), so it never
-    costs more than the per-step way. False recomputes both for every sampled row at every
-    step with fresh samples (H2O's code)."""
+    """w and u of every stored simulated transition once per round, after the fixed
+    discriminators' steps, with one draw of u's samples per transition (ours), while the
+    replay holds at most G x L x sim_batch transitions; False: per sampled row and step (H2O's
+    code)."""
     disc_batch: int = 256
     """Real and simulated transitions per discriminator step (ours)."""
     disc_data: str = "paired"
@@ -318,11 +315,10 @@ budget 32 put the grid at ~73 min here, the lowest level's 32 rounds alone ~15 m
 
 
 def study() -> RunConfig:
-    """The paper's Fig. 2 at the largest size that ran here within the hour when it was
-    set: ``mfhrl-fast compare --preset study`` (4 strategies x :data:`STUDY_BUDGETS` x 3
-    seeds; 55 min then; since the per-round w/u table, on a faster machine of the same
-    kind, 43.6 min with 5 seeds, ~27 min estimated for 3): the demo's networks, offline
-    phase and rounds (all sizes ours). 256-256 networks do not fit: one L = 5 CQL step at
+    """The paper's Fig. 2 at the largest size that ran within the hour when it was set:
+    ``mfhrl-fast compare --preset study`` (4 strategies x :data:`STUDY_BUDGETS` x 3 seeds;
+    55 min then, ~27 min since the w/u table): the demo's networks, offline phase and
+    rounds (all sizes ours). 256-256 networks do not fit: one L = 5 CQL step at
     256-256 costs ~8x the 64-64 one. Nor does a longer offline phase buy anything here:
     the offline ensemble's return peaks within its first ~1000 CQL steps and falls to the
     data's best episodes (~1000-1040) by ~4500 (docs/results/offline-steps/)."""

@@ -12,6 +12,8 @@ import torch
 
 from ..data import OfflineDataset
 from ..fidelity import FidelitySpec
+from ..learners import EnsembleH2O
+from ..replay import ReplayRing
 from ..resimulate import resimulate
 
 
@@ -74,7 +76,7 @@ class DynamicsTable:
     (:meth:`~..learners.EnsembleH2O.dynamics_table`, u's next-state samples seeded by
     ``seed``): a batch sampled with ``index`` looks its rows' entries up by slot."""
 
-    def __init__(self, learner: Any, ring: Any, seed: int) -> None:
+    def __init__(self, learner: EnsembleH2O, ring: ReplayRing, seed: int) -> None:
         generator = torch.Generator(device=learner.device).manual_seed(seed)
         self.ratio, self.gap = learner.dynamics_table(ring.rows(), generator)
 

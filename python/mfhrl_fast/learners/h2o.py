@@ -57,13 +57,10 @@ class EnsembleH2O(EnsembleLearner):
                                  f"{(self.num_members, n_sim)}, got {tuple(ratio.shape)} and "
                                  f"{tuple(gap.shape)}")
         else:
-            fidelity = host_fidelity(batches[1], (self.num_members, n_sim))
-            c = self.config
-            noise = draw_normal(gens, {"s_prime": (n_sim, c.n_next_samples, self.obs_dim)},
-                                self.device)
-            ratio, gap = self.discriminators.ratio_and_gap(
-                sim["obs"], sim["action"], sim["next_obs"], noise["s_prime"], fidelity,
-                ratio_clip=c.ratio_clip, gap_clip=c.gap_clip, std_ratio=c.s_prime_std_ratio)
+            shape = (n_sim, self.config.n_next_samples, self.obs_dim)
+            noise = draw_normal(gens, {"s_prime": shape}, self.device)["s_prime"]
+            ratio, gap = self._ratio_and_gap(sim["obs"], sim["action"], sim["next_obs"], noise,
+                                             host_fidelity(batches[1], (self.num_members, n_sim)))
         data = {k: torch.cat([real[k], sim[k]], dim=1) for k in TRANSITION_KEYS}
         return LossBatch(**data, pi_obs=data["obs"], ratio=ratio, gap=gap,
                          log_omega=losses.gap_weights(gap),
@@ -78,19 +75,26 @@ class EnsembleH2O(EnsembleLearner):
         chunks of ``chunk`` rows. With the discriminators fixed, a sim batch that carries
         its rows' entries as ``ratio`` and ``gap`` trains as one whose w and u are computed
         per step, up to the draw of those samples."""
-        c, n = self.config, len(rows["obs"])
+        n = len(rows["obs"])
         ratio = torch.empty(n, device=self.device)
         gap = torch.empty(n, device=self.device)
         for start in range(0, n, chunk):
             part = slice(start, min(n, start + chunk))
             s, a, s2 = (to_tensor(rows[k][part], k, self.device)
                         for k in ("obs", "action", "next_obs"))
-            z = torch.randn((len(s), c.n_next_samples, self.obs_dim), generator=generator,
-                            device=self.device)
-            ratio[part], gap[part] = self.discriminators.ratio_and_gap(
-                s, a, s2, z, np.asarray(rows["fidelity"][part]), ratio_clip=c.ratio_clip,
-                gap_clip=c.gap_clip, std_ratio=c.s_prime_std_ratio)
+            z = torch.randn((len(s), self.config.n_next_samples, self.obs_dim),
+                            generator=generator, device=self.device)
+            ratio[part], gap[part] = self._ratio_and_gap(s, a, s2, z,
+                                                         np.asarray(rows["fidelity"][part]))
         return ratio, gap
+
+    def _ratio_and_gap(self, obs: torch.Tensor, action: torch.Tensor, next_obs: torch.Tensor,
+                       noise: torch.Tensor, fidelity: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The discriminators' w and u with this learner's clips and next-state std."""
+        c = self.config
+        return self.discriminators.ratio_and_gap(
+            obs, action, next_obs, noise, fidelity, ratio_clip=c.ratio_clip,
+            gap_clip=c.gap_clip, std_ratio=c.s_prime_std_ratio)
 
     def _actor_weight(self, n_real: int, ratio: torch.Tensor) -> torch.Tensor | None:
         """Weights of the real and simulated states in the actor's loss
