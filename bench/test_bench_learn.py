@@ -21,7 +21,7 @@ import torch
 from mfhrl_fast.benchmarks.batches import random_transitions
 from mfhrl_fast.benchmarks.flops import update_flops
 from mfhrl_fast.benchmarks.timing import best_time
-from mfhrl_fast.learners import EnsembleH2O, FidelityDiscriminators
+from mfhrl_fast.learners import EnsembleH2O, FidelityDiscriminators, bf16_is_fast
 
 MEMBERS, REAL, SIM, OBS, ACT, MM = 5, 128, 128, 17, 6, 2048
 TARGETS = {"ensemble_vs_sequential": 1.3, "flops_vs_matmul": 0.6}
@@ -45,9 +45,17 @@ class Setup:
         self.flops = update_flops(self.ensemble, (REAL, SIM))
         a, b = torch.randn(MM, MM), torch.randn(MM, MM)
         self.matmul = lambda: torch.mm(a, b)
+        # bf16 matmuls (float32 master weights), timed only where the CPU multiplies bf16 fast
+        self.bf16 = (EnsembleH2O(OBS, ACT, disc, num_members=MEMBERS, seed=0, device="cpu",
+                                 precision="bf16") if bf16_is_fast("cpu") else None)
+        a16, b16 = a.bfloat16(), b.bfloat16()
+        self.matmul_bf16 = lambda: torch.mm(a16, b16)
 
     def ensemble_update(self):
         return self.ensemble.train_step(self.real, self.sim, as_float=False)
+
+    def bf16_update(self):
+        return self.bf16.train_step(self.real, self.sim, as_float=False)
 
     def sequential_updates(self):
         return [s.train_step(real, sim, as_float=False)
@@ -100,9 +108,13 @@ def test_ensemble_vs_sequential_and_matmul(benchmark, report):
     def compare() -> dict[str, float]:
         local.ensemble_update()
         local.sequential_updates()
-        best = dict.fromkeys(("ensemble", "sequential", "matmul"), float("inf"))
+        best = dict.fromkeys(("ensemble", "sequential", "matmul", "bf16", "matmul_bf16"),
+                             float("inf"))
         for _ in range(repeats):  # interleaved, so a busy spell hits every system
             best["matmul"] = min(best["matmul"], best_time(local.matmul, 2, 1))
+            if local.bf16 is not None:
+                best["matmul_bf16"] = min(best["matmul_bf16"], best_time(local.matmul_bf16, 2, 1))
+                best["bf16"] = min(best["bf16"], best_time(local.bf16_update, number, 1))
             best["ensemble"] = min(best["ensemble"], best_time(local.ensemble_update, number, 1))
             best["sequential"] = min(best["sequential"],
                                      best_time(local.sequential_updates, number, 1))
@@ -126,6 +138,16 @@ def test_ensemble_vs_sequential_and_matmul(benchmark, report):
         f"torch.mm {MM}x{MM} float32: {mm_rate / 1e9:.1f} GFLOP/s -> ensemble at "
         f"{ratios['flops_vs_matmul']:.0%} of it (target >= 60%), {torch.get_num_threads()} threads",
     ]
+    if local.bf16 is not None:
+        assert torch.isfinite(local.bf16_update()["critic"]).all()
+        bf16_rate = 2 * MM**3 / best["matmul_bf16"]
+        ratios["bf16_vs_fp32"] = best["ensemble"] / best["bf16"]
+        lines.append(f"the same update with bf16 matmuls: {best['bf16'] * 1e3:.1f} ms, "
+                     f"{ratios['bf16_vs_fp32']:.2f}x the float32 one; torch.mm bf16 "
+                     f"{bf16_rate / 1e9:.1f} GFLOP/s -> at "
+                     f"{local.flops / best['bf16'] / bf16_rate:.0%} of it")
+    else:
+        lines.append("bf16 update not timed: this CPU has neither AMX nor AVX512-BF16")
     if quick:
         lines.insert(0, "(--benchmark-disable: one call each, the ratios mean nothing)")
     report("\n".join(lines))
