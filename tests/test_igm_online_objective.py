@@ -46,6 +46,24 @@ def test_lr_warmup_scales_actor_and_critic_steps_only():
         assert lrs[2] == base[2]  # the temperature is not warmed up
 
 
+def test_actor_warmup_holds_actor_and_temperature_while_the_critics_learn():
+    """actor_warmup_steps = 3: the actor and log alpha keep their offline values for 3
+    updates while the critics move; from update 4 on all three train at their rates."""
+    learner = make_learner("h2o", 2, seed=1, actor_warmup_steps=3)
+    base = [g["lr"] for g in learner.optimizer.param_groups]
+    state = {k: v.clone() for k, v in learner.nets.state_dict().items()}
+    for step in range(3):
+        learner.train_step(random_batch(2, 8, seed=step), random_batch(2, 8, seed=50 + step))
+    now = learner.nets.state_dict()
+    actor = [k for k in now if k.startswith("actor.")]
+    assert actor and all(torch.equal(now[k], state[k]) for k in actor + ["log_alpha"])
+    assert not torch.equal(now["critic.weights.0"], state["critic.weights.0"])
+    learner.train_step(random_batch(2, 8, seed=3), random_batch(2, 8, seed=53))
+    assert [g["lr"] for g in learner.optimizer.param_groups] == base
+    now = learner.nets.state_dict()
+    assert not any(torch.equal(now[k], state[k]) for k in actor + ["log_alpha"])
+
+
 def test_cql_weight_decays_linearly_to_zero_then_the_term_is_skipped():
     """cql_decay_steps = 4: the conservative weight is 2 (1 - t / 4) at update t, logged as
     losses/cql_weight; from update 4 on the term (and its sampled actions) is gone."""
@@ -66,7 +84,7 @@ def test_cql_weight_decays_linearly_to_zero_then_the_term_is_skipped():
 
 @pytest.mark.parametrize("bad", [{"cql_states": "some"}, {"cql_weight": -1.0},
                                  {"cql_n_actions": 0}, {"lr_warmup_steps": -1},
-                                 {"cql_decay_steps": -1}])
+                                 {"cql_decay_steps": -1}, {"actor_warmup_steps": -1}])
 def test_online_objective_config_errors(bad):
     with pytest.raises(ValueError):
         H2OConfig(**bad)

@@ -58,6 +58,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-steps-per-cost300": {"online": {"gradient_steps_per_cost": 300.0}},
     "ours-steps-per-cost600": {"online": {"gradient_steps_per_cost": 600.0}},
     "ours-eta-range": {"online": {"eta": "range"}},
+    "ours-actor-warmup300": {"online": {"h2o": {"actor_warmup_steps": 300}}},
+    "ours-actor-warmup600": {"online": {"h2o": {"actor_warmup_steps": 600}}},
     "ours-gap-per-step": {"online": {"gap_table": False}},
     "ours-tau05-tr-rate0.05": {"offline": {"cql": {"tau": 0.05}},
                                "online": {"h2o": {"tau": 0.05, "trust_region_rate": 0.05}}},
@@ -123,6 +125,8 @@ floored at 0.3), 'ours-tr-rate0.05' (its reference trailing at rate 0.05), 'ours
 online: each its own offline phase), 'ours-tau05-tr-rate0.05' (that at 0.05 with the trust
 region's reference trailing at 0.05), 'ours-g2400' (4x the demo's H2O steps per round),
 'ours-episodes16' (4x its collected episodes per round, at the same cost),
+'ours-actor-warmup300' / '600' (the actor and temperature held for the online phase's
+first 300 or 600 H2O steps while the critics move to H2O's loss),
 'ours-gap-per-step' (w and u recomputed at every H2O step with fresh next-state samples,
 H2O's way, instead of once per round), 'ours-steps-per-cost300' / '600' (each round's H2O
 steps 300 or 600 x its cost: 300 at gravity x2 up to 2400 or 4800 in the true dynamics),

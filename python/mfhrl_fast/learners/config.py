@@ -185,6 +185,10 @@ class H2OConfig(SACConfig):
     lr_warmup_steps: int = 0
     """Linear warm-up of the actor's and critics' Adam steps over the first updates (ours;
     0 starts at the full rate)."""
+    actor_warmup_steps: int = 0
+    """Hold the actor and the temperature (Adam step 0) for the first updates, so that the
+    critics move from the offline phase's conservative values to H2O's loss before the
+    policy follows them (ours; 0 trains them from the first update)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -197,9 +201,9 @@ class H2OConfig(SACConfig):
             raise ValueError(f"actor_states must be 'all', 'real' or 'all-w', got "
                              f"{self.actor_states!r}")
         if (self.cql_weight < 0 or self.cql_n_actions < 1 or self.lr_warmup_steps < 0
-                or self.cql_decay_steps < 0):
-            raise ValueError("cql_weight, cql_decay_steps and lr_warmup_steps must be >= 0, "
-                             "cql_n_actions >= 1")
+                or self.cql_decay_steps < 0 or self.actor_warmup_steps < 0):
+            raise ValueError("cql_weight, cql_decay_steps, lr_warmup_steps and "
+                             "actor_warmup_steps must be >= 0, cql_n_actions >= 1")
         for name in ("ratio_clip", "gap_clip"):
             low, high = getattr(self, name)
             if not 0 < low <= high:

@@ -148,12 +148,16 @@ class EnsembleH2O(EnsembleLearner):
         return n_all - data.ratio.shape[1] if self.config.cql_states == "real" else n_all
 
     def _before_step(self) -> None:
-        warmup = self.config.lr_warmup_steps
-        if warmup:
-            scale = min(1.0, (self.num_updates + 1) / warmup)
-            groups = self.optimizer.param_groups[:2]  # the actor's and the critics'
-            for group, base in zip(groups, self._base_lrs[:2], strict=True):
-                group["lr"] = base * scale
+        """Adam steps of this update: ``lr_warmup_steps``' ramp on the actor and critics,
+        and the actor and temperature held at 0 for ``actor_warmup_steps`` updates."""
+        c = self.config
+        ramp = min(1.0, (self.num_updates + 1) / c.lr_warmup_steps) if c.lr_warmup_steps else 1.0
+        held = self.num_updates < c.actor_warmup_steps
+        # the groups: the actor's, the critics', then log alpha's (with auto_alpha)
+        for k, (group, base) in enumerate(zip(self.optimizer.param_groups, self._base_lrs,
+                                              strict=True)):
+            scale = ramp if k < 2 else 1.0
+            group["lr"] = 0.0 if held and k != 1 else base * scale
 
     def _extra_state(self) -> dict[str, Any]:
         return {"discriminators": self.discriminators.state_dict()}
