@@ -80,6 +80,16 @@ class DynamicsTable:
         generator = torch.Generator(device=learner.device).manual_seed(seed)
         self.ratio, self.gap = learner.dynamics_table(ring.rows(), generator)
 
+    @classmethod
+    def if_cheaper(cls, learner: EnsembleH2O, ring: ReplayRing, steps: int, sim_batch: int,
+                   seed: int) -> DynamicsTable | None:
+        """The table, or None (w and u per sampled row and step) when it would evaluate
+        more transitions (all stored) than ``steps`` steps of ``sim_batch`` rows per member
+        sample."""
+        if len(ring) > steps * learner.num_members * sim_batch:
+            return None
+        return cls(learner, ring, seed)
+
     def attach(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         """``batch`` (with ``index``) plus ``ratio`` and ``gap`` shaped like its ``reward``."""
         index = torch.from_numpy(batch["index"]).to(self.ratio.device)

@@ -206,15 +206,6 @@ class Experiment:
         watch.check(f"round {self.budget.round}", self.learner.discriminators.nets)
         return metrics
 
-    def dynamics_table(self, steps: int) -> DynamicsTable | None:
-        """The round's w/u table (``online.gap_table``), or None for the per-step way when
-        the table would evaluate more transitions (all stored) than ``steps`` sample."""
-        n = self.config.online
-        if not n.gap_table or len(self.sim) > steps * self.learner.num_members * n.sim_batch:
-            return None
-        return DynamicsTable(self.learner, self.sim, round_seed(self.config.seed,
-                                                                self.budget.round, 8))
-
     def train_members(self, cost: float) -> dict[str, Any]:
         """G H2O steps (``OnlineConfig.round_steps`` of the round's ``cost``) of all members
         as one ensemble, each on its bootstrap shares."""
@@ -223,7 +214,9 @@ class Experiment:
             return metrics  # a member without simulated data (tiny rounds): wait for more
         watch = FiniteWatch("H2O step")
         steps = n.round_steps(cost)
-        table = self.dynamics_table(steps)
+        table = DynamicsTable.if_cheaper(
+            self.learner, self.sim, steps, n.sim_batch,
+            round_seed(self.config.seed, self.budget.round, 8)) if n.gap_table else None
         for _ in range(steps):
             real = self.real.sample_members(n.real_batch, out=self._out["real"])
             sim = self.sim.sample_members(n.sim_batch, out=self._out["sim"])

@@ -152,12 +152,12 @@ class EnsembleH2O(EnsembleLearner):
         and the actor and temperature held at 0 for ``actor_warmup_steps`` updates."""
         c = self.config
         ramp = min(1.0, (self.num_updates + 1) / c.lr_warmup_steps) if c.lr_warmup_steps else 1.0
-        held = self.num_updates < c.actor_warmup_steps
-        # the groups: the actor's, the critics', then log alpha's (with auto_alpha)
-        for k, (group, base) in enumerate(zip(self.optimizer.param_groups, self._base_lrs,
-                                              strict=True)):
-            scale = ramp if k < 2 else 1.0
-            group["lr"] = 0.0 if held and k != 1 else base * scale
+        scales = [ramp, ramp, 1.0]  # the actor's, the critics' and (auto_alpha) log alpha's
+        if self.num_updates < c.actor_warmup_steps:
+            scales[0] = scales[2] = 0.0
+        for group, base, scale in zip(self.optimizer.param_groups, self._base_lrs, scales,
+                                      strict=False):
+            group["lr"] = base * scale
 
     def _extra_state(self) -> dict[str, Any]:
         return {"discriminators": self.discriminators.state_dict()}
