@@ -151,6 +151,23 @@ def test_carry_alpha_false_restarts_the_online_temperature(tmp_path):
             torch.testing.assert_close(fresh.state_dict()[key], value)
 
 
+def test_sim_mask_prob_sets_the_simulated_replays_masks(tmp_path):
+    """online.sim_mask_prob = 1 gives every member every simulated transition; None keeps the
+    offline phase's p (0.5 in the tiny config, so the members' bits differ); out of (0, 1]
+    is an error."""
+    config = tiny_config(tmp_path)
+    dataset = load_dataset(config.dataset)
+    state = offline_state(train_offline(config, dataset))
+    for p in (None, 1.0):
+        exp = Experiment(override(config, {"online": {"sim_mask_prob": p}}), dataset, state)
+        assert exp.sim.mask_prob == (config.offline.mask_prob if p is None else p)
+        exp.play_round()
+        mask = exp.sim.rows()["mask"]
+        assert len(mask) > 0 and mask.all() == (p == 1.0)
+    with pytest.raises(ValueError, match="sim_mask_prob"):
+        override(config, {"online": {"sim_mask_prob": 0.0}})
+
+
 def test_explore_std_adds_seeded_clipped_noise_to_the_rollouts_only(tmp_path):
     """online.explore_std adds N(0, std^2) to the members' actions in the collected rollouts
     (the same noise for the same round seed), clipped to the action box; 0 adds none."""

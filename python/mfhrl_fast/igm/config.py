@@ -129,6 +129,8 @@ class OnlineConfig:
     instead of G, so that the learner's work grows with what the round is charged and every
     strategy gets about this x budget updates in all (ours; 0 keeps the paper's fixed G
     per round, under which the cheapest level gets the most updates per unit of budget)."""
+    sim_mask_prob: float | None = None
+    """p of the simulated replay's bootstrap masks; None: offline.mask_prob (the paper's one p)."""
     real_batch: int = 128
     """Real transitions per member per H2O step (H2O's)."""
     sim_batch: int = 128
@@ -202,15 +204,14 @@ class OnlineConfig:
     def __post_init__(self) -> None:
         positive = ("episodes_per_round", "episode_steps", "real_batch", "sim_batch",
                     "disc_batch", "history", "score_transitions", "real_score_transitions",
-                    "eval_every", "eval_episodes", "eval_steps")
+                    "eval_every", "eval_episodes", "eval_steps", "paired_transitions")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"online.{name} must be >= 1, got {getattr(self, name)}")
         if self.disc_data not in DISC_DATA:
             raise ValueError(f"online.disc_data must be one of {DISC_DATA}, got {self.disc_data!r}")
-        if self.paired_transitions < 1:
-            raise ValueError(f"online.paired_transitions must be >= 1, got "
-                             f"{self.paired_transitions}")
+        if self.sim_mask_prob is not None and not 0 < self.sim_mask_prob <= 1:
+            raise ValueError(f"online.sim_mask_prob must be in (0, 1], got {self.sim_mask_prob}")
         if self.gradient_steps < 0 or self.disc_steps < 0 or self.gradient_steps_per_cost < 0:
             raise ValueError("online.gradient_steps, gradient_steps_per_cost and disc_steps "
                              "must be >= 0")

@@ -91,7 +91,9 @@ class Experiment:
         capacity = min(MAX_SIM_CAPACITY, self._max_rounds() * n.episodes_per_round
                        * n.episode_steps)
         self.sim = ReplayRing(capacity=max(capacity, 1), obs_dim=obs_dim, act_dim=act_dim,
-                              num_members=o.num_members, mask_prob=o.mask_prob, seed=c.seed)
+                              num_members=o.num_members, seed=c.seed,
+                              mask_prob=o.mask_prob if n.sim_mask_prob is None
+                              else n.sim_mask_prob)
         self.budget = BudgetController(c.budget, c.costs, c=n.c)
         self.strategy = make_strategy(c.strategy)
         self.posterior = Posterior(o.num_members, self.num_levels, history=n.history,
