@@ -41,8 +41,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def make_run(strategy: str, seed: int, levels: list[int], base: float,
              budget: float = BUDGET) -> RunResult:
     """A run using ``levels`` in rounds 1.. (evaluated at even rounds, return base + 10 r)
-    with entropy shrinking from log L and fixed per-round times (sim 1, learn 3, select 0.5,
-    eval 0.25 when evaluated; round wall time 5)."""
+    with entropy shrinking from log L, 100 H2O steps per round and fixed per-round times
+    (sim 1, learn 3, select 0.5, eval 0.25 when evaluated; round wall time 5)."""
     records = []
     spent = 0.0
     posterior = np.full(MEMBERS, 1.0 / MEMBERS)
@@ -59,7 +59,7 @@ def make_run(strategy: str, seed: int, levels: list[int], base: float,
             ig_per_cost=[0.1 / c for c in COSTS], posterior=posterior.tolist(),
             entropy=float(-(posterior * np.log(posterior)).sum()), map_member=MEMBERS - 1,
             eta=math.nan if r == 0 else 1.0,
-            eval_return=base + 10.0 * r if evaluated else math.nan,
+            eval_return=base + 10.0 * r if evaluated else math.nan, updates=100 * r,
             time_sim=1.0 if r else 0.0, time_learn=3.0 if r else 0.0,
             time_select=0.5 if r else 0.0, time_eval=0.25 if evaluated else 0.0,
             time_round=5.0 if r else 0.25))
@@ -185,6 +185,7 @@ def test_summary_table_one_row_per_strategy():
     final_mean = np.mean([r.final_return for r in by_strategy("igm")])
     assert igm[5] == f"{final_mean:.1f}" == "191.0"
     assert offline[6:8] == ["80.0", "80.0"]  # best evaluated and offline return
+    assert (igm[10], highest[10], offline[10]) == ("400", "200", "0")  # H2O steps
     assert igm[-1] == "41%"  # 1 - learn 12 s / 20.25 s wall time per run
 
 
@@ -201,6 +202,7 @@ def test_summary_csv_equals_numpy(report):
             "offline_return": [r.records[0].eval_return for r in runs],
             "spent": [r.spent for r in runs],
             "rounds": [r.rounds for r in runs],
+            "updates": [r.records[-1].updates for r in runs],
             "gain": [r.final_return / r.records[0].eval_return for r in runs],
             "worst_ratio": [min((x.eval_return for x in r.records[1:] if x.evaluated),
                                 default=math.nan) / r.records[0].eval_return for r in runs],

@@ -111,6 +111,7 @@ SUMMARY_COLUMNS = (
     _Column("offline_return", "offline (round 0) return", lambda v: _num(v, ".1f")),
     _Column("gain", "final / offline", lambda v: _num(v, ".2f")),
     _Column("worst_ratio", "worst round / offline", lambda v: _num(v, ".2f")),
+    _Column("updates", "H2O steps", _short),
     _Column("time_sim", "sim s", lambda v: _num(v, ".2f")),
     _Column("time_learn", "learn s", lambda v: _num(v, ".2f")),
     _Column("time_select", "select s", lambda v: _num(v, ".2f")),
@@ -150,6 +151,7 @@ def _run_numbers(run: RunResult) -> dict[str, Any]:
         "offline_return": offline,
         "gain": run.final_return / offline if offline > 0 else math.nan,
         "worst_ratio": min(online) / offline if online and offline > 0 else math.nan,
+        "updates": run.records[-1].updates,
         **times,
         "time_total": max(sum(r.time_round for r in run.records), parts),
     }
