@@ -27,7 +27,8 @@ def collect(out: str, sources: list[str]) -> None:
         label, folder = source.split("=", 1)
         for path in sorted(Path(folder).glob("*/runs/*/rounds.csv")):
             strategy, seed = path.parent.name.split("-")[0], path.parent.name.split("-s")[-1]
-            records = list(csv.DictReader(path.open()))
+            with path.open(newline="") as f:
+                records = list(csv.DictReader(f))
             offline = float(records[0]["eval_return"])
             for r in records:
                 if r["eval_return"] in ("", "nan"):
@@ -43,7 +44,8 @@ def collect(out: str, sources: list[str]) -> None:
 
 
 def plot(source: str, out: str) -> None:
-    rows = list(csv.DictReader(open(source)))
+    with open(source, newline="") as f:
+        rows = list(csv.DictReader(f))
     labels = list(dict.fromkeys(r["schedule"] for r in rows))
     cols = min(3, len(labels))
     rows_of_panels = -(-len(labels) // cols)
@@ -57,11 +59,12 @@ def plot(source: str, out: str) -> None:
             if r["schedule"] == label:
                 runs.setdefault((r["strategy"], r["seed"]), []).append(
                     (int(r["updates"]), float(r["ratio"])))
-        for (strategy, seed), points in sorted(runs.items()):
+        labelled: set[str] = set()
+        for (strategy, _), points in sorted(runs.items()):
             x, y = zip(*sorted(points), strict=True)
             ax.plot(x, y, color=COLOURS[strategy], lw=1, marker=".", ms=3,
-                    label=strategy if seed == min(s for st, s in runs if st == strategy)
-                    else None)
+                    label=None if strategy in labelled else strategy)
+            labelled.add(strategy)
         ax.axhline(1.2, color="grey", ls="--", lw=0.8)
         ax.set(title=label, xlabel="H2O steps trained")
         ax.grid(alpha=0.3)
