@@ -1,8 +1,9 @@
 """The fused CPU kernels (learners/fused.py) against PyTorch's own ops, in one run.
 
-Sizes of the demo and study presets: L = 5 members of 64-64 MLPs with LayerNorm critics;
-H2O with 128 real + 128 simulated transitions per member from three fidelities, 10
-next-state samples for the gap and the trust region; CQL with batch 128 and 10 sampled
+Sizes of the study preset (the demo's networks; the demo samples 64 + 64 rows): L = 5
+members of 64-64 MLPs with LayerNorm critics; H2O with 128 real + 128 simulated
+transitions per member from three fidelities, 10 next-state samples for the gap and the
+trust region; CQL with batch 128 and 10 sampled
 actions per source; one torch thread, as the presets' workers run. Each update is timed
 with the kernels on and off (``fused.disabled()``, PyTorch's layer_norm, addcmul, relu
 and baddbmm: the peer), alternately, so a busy spell of the shared machine hits both.
@@ -20,7 +21,7 @@ import torch
 
 from mfhrl_fast.benchmarks.batches import random_transitions
 from mfhrl_fast.benchmarks.timing import best_time
-from mfhrl_fast.igm.config import demo
+from mfhrl_fast.igm.presets import demo
 from mfhrl_fast.learners import EnsembleCQL, EnsembleH2O, FidelityDiscriminators, fused
 
 OBS, ACT, MEMBERS = 17, 6, 5

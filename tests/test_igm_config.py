@@ -64,3 +64,13 @@ def test_bad_file_suffix(tmp_path):
     path.write_text("{}")
     with pytest.raises(ValueError, match="toml"):
         load_config(path)
+
+
+def test_a_fixed_g_over_steps_per_cost_is_an_error_not_ignored():
+    """The demo's rounds run 600 H2O steps per unit of cost, so a bare online.gradient_steps
+    would change nothing: it raises, naming the fix; with gradient_steps_per_cost = 0 it is G."""
+    with pytest.raises(ValueError, match="gradient_steps_per_cost = 600.*set gradient_steps_per"):
+        override(demo(), {"online": {"gradient_steps": 500}})
+    fixed = override(demo(), {"online": {"gradient_steps": 500, "gradient_steps_per_cost": 0}})
+    assert [fixed.online.round_steps(c) for c in fixed.costs] == [500] * 4
+    assert override(paper(), {"online": {"gradient_steps": 500}}).online.round_steps(8.0) == 500

@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mfhrl_fast.igm import demo, run
-from mfhrl_fast.igm.config import STUDY_BUDGETS, override, study
+from mfhrl_fast.igm import run
+from mfhrl_fast.igm.config import override
 from mfhrl_fast.igm.offline import load_dataset
+from mfhrl_fast.igm.presets import STUDY_BUDGETS, study
 from mfhrl_fast.igm.records import RunResult
 from mfhrl_fast.igm.runner import get_offline
 
@@ -25,8 +26,9 @@ SMALL = {
     "offline": {"num_members": 3, "gradient_steps": 1000},
     "online": {"episodes_per_round": 2, "eval_episodes": 2, "eval_steps": 1000},
 }
-"""The demo preset with 3 members, 1000 offline steps and 2 episodes per round: 3 rounds
-of 600 H2O steps at the highest level."""
+"""The study preset (the demo's networks with fixed rounds of 600 H2O steps on 128 + 128
+rows) with 3 members, 1000 offline steps and 2 episodes per round: 3 rounds at the highest
+level."""
 
 
 def assert_no_collapse(result: RunResult, *, floor: float = 0.8) -> None:
@@ -42,7 +44,7 @@ def assert_no_collapse(result: RunResult, *, floor: float = 0.8) -> None:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    config = override(demo(), SMALL)
+    config = override(study(), SMALL)
     dataset = load_dataset(config.dataset)
     offline = get_offline(config, dataset, cache_dir=tmp_path_factory.mktemp("offline"))
     return config, dataset, offline

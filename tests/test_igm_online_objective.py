@@ -15,7 +15,7 @@ from mfhrl_fast._allocator import retain_freed_memory
 from mfhrl_fast.igm import cli as igm_cli
 from mfhrl_fast.igm.ablation import ablate, ablation_table
 from mfhrl_fast.igm.calibration import critic_calibration, flipped_states
-from mfhrl_fast.igm.config import PRESET_GRIDS, STUDY_BUDGETS, demo, override, study
+from mfhrl_fast.igm.config import override
 from mfhrl_fast.igm.offline import (
     load_dataset,
     offline_key,
@@ -23,6 +23,7 @@ from mfhrl_fast.igm.offline import (
     offline_state,
     train_offline,
 )
+from mfhrl_fast.igm.presets import PRESET_GRIDS, STUDY_BUDGETS, demo, study
 from mfhrl_fast.igm.run_log import DIAGNOSTICS, OPTION_DIAGNOSTICS
 from mfhrl_fast.igm.runner import Experiment, run
 from mfhrl_fast.igm.variants import VARIANTS
@@ -98,7 +99,11 @@ def test_defaults_faithful_learner_trust_region_run():
         h2o = config.online.h2o
         assert h2o.cql_weight == 0.0 and h2o.trust_region == 1.0 and h2o.critic_layer_norm
         assert config.offline.cql.critic_layer_norm and config.online.explore_std == 0.3
-        assert (config.online.gradient_steps, config.online.disc_steps) == (600, 200)
+        assert config.online.disc_steps == 200
+    rounds = {name: (c.budget, [c.online.round_steps(k) for k in c.costs], c.online.real_batch,
+                     c.online.sim_batch) for name, c in (("demo", demo()), ("study", study()))}
+    assert rounds == {"demo": (48.0, [600, 1200, 2400, 4800], 64, 64),
+                      "study": (24.0, [600] * 4, 128, 128)}
     previous = override(demo(), VARIANTS["ours-cql"])
     assert previous.online.h2o.cql_weight == 5.0 and previous.online.h2o.cql_states == "all"
     assert not previous.offline.cql.critic_layer_norm and previous.online.explore_std == 0.0
@@ -109,16 +114,18 @@ def test_defaults_faithful_learner_trust_region_run():
 
 
 def test_the_default_is_the_measured_variant():
-    """'ours' over the demo is the ablation's ln-h2o-tr-g600-explore, up to the fields of the
-    conservative term, which weight 0 switches off."""
+    """'ours' over the study preset (the demo's rounds when it was measured) is the ablation's
+    ln-h2o-tr-g600-explore, up to the fields of the conservative term, which weight 0
+    switches off; a fixed-G variant keeps its G over the demo's steps per cost."""
     def effective(config):
         d = config.to_dict()
         for name in ("cql_states", "cql_n_actions"):
             d["online"]["h2o"].pop(name)
         return d
 
-    measured = override(demo(), VARIANTS["ln-h2o-tr-g600-explore"])
-    assert effective(measured) == effective(override(demo(), VARIANTS["ours"]))
+    measured = override(study(), VARIANTS["ln-h2o-tr-g600-explore"])
+    assert effective(measured) == effective(override(study(), VARIANTS["ours"]))
+    assert override(demo(), VARIANTS["ours-g2400"]).online.round_steps(8.0) == 2400
 
 
 def test_carry_optimizer_starts_from_the_offline_adam_state(tmp_path):

@@ -11,7 +11,8 @@ import torch
 
 from mfhrl_fast.igm import run
 from mfhrl_fast.igm.checkpoint import latest_checkpoint, load_state
-from mfhrl_fast.igm.config import load_config, override
+from mfhrl_fast.igm.config import override
+from mfhrl_fast.igm.presets import load_config
 
 from igm_support import tiny_config, toml_text
 

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from mfhrl_fast.igm.config import RunConfig, demo
+from mfhrl_fast.igm.config import RunConfig
 from mfhrl_fast.igm.offline import offline_key
+from mfhrl_fast.igm.presets import demo
 from mfhrl_fast.learners import PRECISIONS, bf16_is_fast
 from mfhrl_fast.learners.precision import compute_dtype, resolve_precision
 

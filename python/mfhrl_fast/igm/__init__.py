@@ -10,17 +10,9 @@ budget, fidelity selection by information gain per unit cost, the paper's baseli
 """
 
 from .budget import BudgetController, LedgerEntry
-from .config import (
-                     DatasetConfig,
-                     OfflineConfig,
-                     OnlineConfig,
-                     RunConfig,
-                     demo,
-                     load_config,
-                     paper,
-                     preset,
-)
+from .config import DatasetConfig, OfflineConfig, OnlineConfig, RunConfig
 from .posterior import Posterior
+from .presets import demo, load_config, paper, preset, study
 from .records import RoundRecord, RunResult
 from .runner import Experiment, get_offline, run
 from .strategies import STRATEGIES, make_strategy
@@ -44,4 +36,5 @@ __all__ = [
     "paper",
     "preset",
     "run",
+    "study",
 ]

@@ -9,8 +9,9 @@ import sys
 from typing import Any
 
 from ..learners.precision import PRECISIONS
-from .config import PRESET_GRIDS, PRESETS, load_config, override
+from .config import override
 from .parallel import BACKENDS, ParallelConfig
+from .presets import PRESET_GRIDS, PRESETS, load_config
 from .strategies import STRATEGIES
 from .variants import VARIANTS
 

@@ -4,12 +4,11 @@ One dataclass per component; :class:`RunConfig` bundles them. Every default says
 where it comes from: the paper or code that fixes it (an MF-HRL-IGM equation, H2O, CQL,
 CORL), or "ours" where the papers leave the number open (docs/algorithm.md lists both).
 
-Presets: :func:`demo` (the small job ``mfhrl-fast demo`` runs in minutes on a
-2-core CPU) and :func:`paper` (the full sizes). Overrides come from TOML or YAML
-files shaped like :meth:`RunConfig.to_dict`, e.g.::
+The presets (``demo``, ``study``, ``paper``) and :func:`~.presets.load_config` are in
+:mod:`.presets`; TOML or YAML files shaped like :meth:`RunConfig.to_dict` override them
+(:func:`override`), e.g.::
 
     strategy = "uniform"
-    budget = 48
     [online]
     gradient_steps = 500
     [offline.cql]
@@ -75,8 +74,7 @@ class OfflineConfig:
     batch_size: int = 256
     """Transitions per member per step (CORL)."""
     cql: CQLConfig = field(default_factory=lambda: offline_cql())
-    """CQL(H) hyper-parameters (Kumar et al. 2020; CORL's HalfCheetah values) with
-    LayerNorm critics (:func:`offline_cql`)."""
+    """CQL(H) (Kumar et al. 2020; CORL's HalfCheetah) + LayerNorm critics (:func:`offline_cql`)."""
 
     def __post_init__(self) -> None:
         if self.num_members < 1 or self.gradient_steps < 0 or self.batch_size < 1:
@@ -91,7 +89,7 @@ ONLINE_OBJECTIVE = {"cql_weight": 0.0, "critic_layer_norm": True, "trust_region"
 critic loss (eq. 1) unchanged, LayerNorm in the critics (RLPD's; the offline phase has it
 too, :data:`OFFLINE_CQL`) and a trust region on the actor, lambda = 1 times
 KL(pi || pi_ref) with pi_ref trailing the actor at Polyak rate 0.005. With the rollouts'
-exploration noise (``OnlineConfig.explore_std``) and 600 H2O steps per demo round it was
+exploration noise (``OnlineConfig.explore_std``) and 600 H2O steps per study round it was
 chosen by the ablation in the README; the previous default, CQL(H)'s sampled-action term
 at weight 5 on every state, is the ``ours-cql`` variant."""
 
@@ -284,64 +282,6 @@ class RunConfig:
         return override(cls(), data)
 
 
-def demo() -> RunConfig:
-    """The ``mfhrl-fast demo`` job: minutes on a 2-core CPU (all sizes ours). Short
-    training needs a lower initial temperature than CORL's 1.0 (ours: 0.2); the dataset's
-    gait noise is milder than the default's, so D_off holds mostly forward motion. 600 H2O
-    steps per round (the measured choice, README) against 200 discriminator steps."""
-    small = (64, 64)
-    return RunConfig(
-        budget=24.0,
-        dataset=DatasetConfig(steps=20_000, noise_stds=(0.0, 0.1, 0.2, 0.3, 0.5)),
-        offline=OfflineConfig(gradient_steps=1500, batch_size=128,
-                              cql=offline_cql(hidden_sizes=small, actor_lr=3e-4,
-                                              alpha_init=0.2)),
-        online=OnlineConfig(episodes_per_round=4, episode_steps=250, gradient_steps=600,
-                            disc_steps=200, disc_batch=128, history=4, eval_episodes=3,
-                            h2o=online_h2o(hidden_sizes=small),
-                            discriminator=DiscriminatorConfig(hidden_sizes=small)),
-        torch_threads=1,
-    )
-
-
-def paper() -> RunConfig:
-    """The full sizes: L = 5 members of 256-256 networks (H2O's), 10 episodes of 1000 steps
-    per round, 1000 H2O steps per round, budget 64 (L, the round sizes and budget are ours)."""
-    return RunConfig()
-
-
-STUDY_BUDGETS = (8.0, 16.0, 24.0)
-"""The budgets of ``compare --preset study``: 1, 2 and 3 rounds of the highest level (ours;
-budget 32 put the grid at ~73 min here, the lowest level's 32 rounds alone ~15 min a run)."""
-
-
-def study() -> RunConfig:
-    """The paper's Fig. 2 at the largest size that ran within the hour when it was set:
-    ``mfhrl-fast compare --preset study`` (4 strategies x :data:`STUDY_BUDGETS` x 3 seeds;
-    55 min then, ~27 min since the w/u table): the demo's networks, offline phase and
-    rounds (all sizes ours). 256-256 networks do not fit: one L = 5 CQL step at
-    256-256 costs ~8x the 64-64 one. Nor does a longer offline phase buy anything here:
-    the offline ensemble's return peaks within its first ~1000 CQL steps and falls to the
-    data's best episodes (~1000-1040) by ~4500 (docs/results/offline-steps/)."""
-    base = demo()
-    return base.replace(budget=STUDY_BUDGETS[-1])
-
-
-PRESETS = {"demo": demo, "study": study, "paper": paper}
-
-PRESET_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
-    "study": {"budgets": STUDY_BUDGETS, "seeds": (0, 1, 2)},
-}
-"""The budgets and seeds ``compare`` uses for a preset when none are given (otherwise the
-preset's one budget and seed 0)."""
-
-
-def preset(name: str) -> RunConfig:
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
-    return PRESETS[name]()
-
-
 def _coerce(current: Any, value: Any, where: str) -> Any:
     """``value`` (from a file) in the type of ``current``."""
     if dataclasses.is_dataclass(current) and not isinstance(current, type):
@@ -360,7 +300,8 @@ def _coerce(current: Any, value: Any, where: str) -> Any:
 
 
 def override(config: Any, changes: Mapping[str, Any], where: str = "") -> Any:
-    """A copy of dataclass ``config`` with the (nested) ``changes``; unknown keys raise."""
+    """A copy of dataclass ``config`` with the (nested) ``changes``; unknown keys raise, and so
+    does an ``online.gradient_steps`` that ``gradient_steps_per_cost`` would override."""
     names = {f.name for f in dataclasses.fields(config)}
     updates = {}
     for key, value in changes.items():
@@ -368,7 +309,13 @@ def override(config: Any, changes: Mapping[str, Any], where: str = "") -> Any:
         if key not in names:
             raise ValueError(f"unknown config key {path!r}; known: {sorted(names)}")
         updates[key] = _coerce(getattr(config, key), value, path)
-    return dataclasses.replace(config, **updates)
+    out = dataclasses.replace(config, **updates)
+    if (isinstance(out, OnlineConfig) and "gradient_steps" in changes
+            and "gradient_steps_per_cost" not in changes and out.gradient_steps_per_cost > 0):
+        raise ValueError(f"{where or 'online'}.gradient_steps has no effect while "
+                         f"gradient_steps_per_cost = {out.gradient_steps_per_cost:g} (the demo's "
+                         "steps per unit of cost); set gradient_steps_per_cost = 0 for a fixed G")
+    return out
 
 
 def load_overrides(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -388,13 +335,3 @@ def load_overrides(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise ValueError(f"{p} must hold a mapping at the top level")
         return data
     raise ValueError(f"config files are .toml, .yaml or .yml, got {p.name!r}")
-
-
-def load_config(path: str | os.PathLike[str] | None = None, *, base: str = "demo",
-                **changes: Any) -> RunConfig:
-    """Preset ``base``, then the file's overrides (a ``preset`` key there replaces ``base``),
-    then keyword ``changes`` (e.g. from the command line)."""
-    data = load_overrides(path) if path is not None else {}
-    base = data.pop("preset", base)
-    config = override(preset(base), data)
-    return override(config, {k: v for k, v in changes.items() if v is not None})

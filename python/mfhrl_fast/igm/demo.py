@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .compare import run_grid
-from .config import RunConfig, demo
+from .config import RunConfig
 from .offline import load_dataset
 from .parallel import ParallelConfig
+from .presets import demo
 from .records import RunResult
 from .report import summary_table, write_report
 
@@ -31,7 +32,7 @@ def run_demo(out_dir: str | os.PathLike[str] = "mfhrl-demo", *, config: RunConfi
              resume: bool = False) -> tuple[Path, list[RunResult]]:
     """Run the demo into ``out_dir`` (report files, plus ``runs/`` with each run's logs).
 
-    ``config``: the base run (default :func:`~.config.demo`, whose budget and seed are
+    ``config``: the base run (default :func:`~.presets.demo`, whose budget and seed are
     used); ``parallel``: how the runs are spread (default: a local pool of 2 workers with
     1 torch thread each); ``resume`` keeps the finished runs of an earlier, interrupted
     call and continues the others (:func:`~.compare.run_grid`). Returns the report folder

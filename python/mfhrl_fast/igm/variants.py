@@ -15,13 +15,14 @@ _H2O = {"cql_weight": 0.0, "cql_states": "real", "lr_warmup_steps": 0}
 """No extra term: H2O's objective as the paper gives it (MF-HRL-IGM eq. 1, H2O eqs. 6-8)."""
 
 _CQL_TERM = {"offline": {"cql": {"critic_layer_norm": False}},
-             "online": {"explore_std": 0.0, "gradient_steps": 200,
+             "online": {"explore_std": 0.0, "gradient_steps": 200, "gradient_steps_per_cost": 0.0,
+                        "real_batch": 128, "sim_batch": 128,
                         "h2o": {"cql_weight": 5.0, "cql_states": "all", "cql_n_actions": 4,
                                 "critic_layer_norm": False, "trust_region": 0.0}}}
 """The previous default over the demo preset (``ours-cql``): no LayerNorm, CQL(H)'s
 sampled-action term at weight 5 on every state, no trust region, no exploration noise,
-200 H2O steps per round. Every variant below but ``ours`` changes this base, as it was
-measured."""
+200 H2O steps per round on 128 + 128 rows. Every variant below but ``ours`` changes this
+base, as it was measured."""
 
 
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +54,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours-tr-rate0.05": {"online": {"h2o": {"trust_region_rate": 0.05}}},
     "ours-tr0.3": {"online": {"h2o": {"trust_region": 0.3}}},
     "ours-online-tau02": {"online": {"h2o": {"tau": 0.02}}},
-    "ours-g2400": {"online": {"gradient_steps": 2400}},
+    "ours-g2400": {"online": {"gradient_steps": 2400, "gradient_steps_per_cost": 0.0}},
     "ours-episodes16": {"online": {"episodes_per_round": 16}},
     "ours-steps-per-cost300": {"online": {"gradient_steps_per_cost": 300.0}},
     "ours-steps-per-cost600": {"online": {"gradient_steps_per_cost": 600.0}},
@@ -113,8 +114,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ln-decay2400": _layer_norm(cql_decay_steps=2400),
 }
 """'ours' is the default (faithful H2O's critic loss with LayerNorm critics, a trust region
-on the actor, exploration noise 0.3 on the rollouts and, in the demo, 600 H2O steps per
-round: :data:`~.config.ONLINE_OBJECTIVE`); it was measured as 'ln-h2o-tr-g600-explore'.
+on the actor, exploration noise 0.3 on the rollouts: :data:`~.config.ONLINE_OBJECTIVE`);
+it was measured as 'ln-h2o-tr-g600-explore' on the study preset's rounds (the demo's
+then: 600 H2O steps per round on 128 + 128 rows, which 'ours-cql' and its variants keep;
+the 'ours-*' variants change the preset they are applied to).
 'ours-cql' is the previous default (H2O plus CQL(H)'s sampled-action term, weight 5, on
 every state of the batch, 200 H2O steps per demo round) and every other variant changes
 that base, as it was measured, except 'ours-explore0.1' / '0.5' (the default with the
@@ -123,8 +126,8 @@ floored at 0.3), 'ours-tr-rate0.05' (its reference trailing at rate 0.05), 'ours
 (lambda 0.3), 'ours-online-tau02' (the online critics' target rate 0.02),
 'ours-tau02-all' / 'ours-tau05-all' (the critics' target rate 0.02 or 0.05 offline and
 online: each its own offline phase), 'ours-tau05-tr-rate0.05' (that at 0.05 with the trust
-region's reference trailing at 0.05), 'ours-g2400' (4x the demo's H2O steps per round),
-'ours-episodes16' (4x its collected episodes per round, at the same cost),
+region's reference trailing at 0.05), 'ours-g2400' (a fixed 2400 H2O steps per round,
+4x the study's), 'ours-episodes16' (4x its collected episodes per round, at the same cost),
 'ours-actor-warmup300' / '600' (the actor and temperature held for the online phase's
 first 300 or 600 H2O steps while the critics move to H2O's loss),
 'ours-gap-per-step' (w and u recomputed at every H2O step with fresh next-state samples,
