@@ -1,5 +1,5 @@
 """H2O steps with w and u from the per-round table (``online.gap_table``, the default) against
-their per-step computation (H2O's way), at the study preset's sizes (the demo's networks,
+their per-step computation (H2O's way), at the study-g600 preset's sizes (the demo's networks,
 128 + 128 rows), in one run.
 
 The same experiment plays the same H2O steps both ways, alternating, from the same sampled
@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 import torch
 
-from mfhrl_fast.igm import study
 from mfhrl_fast.igm.config import override
 from mfhrl_fast.igm.offline import load_dataset
+from mfhrl_fast.igm.presets import study_g600
 from mfhrl_fast.igm.runner import Experiment, get_offline
 
 STEPS = 150
-"""H2O steps per timed pass (the study's round has 600)."""
+"""H2O steps per timed pass (the study-g600 round has 600)."""
 REPEATS = 3
 
 
@@ -34,7 +34,7 @@ def experiment(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MINARI_DATASETS_PATH", str(tmp_path_factory.mktemp("minari")))
         torch.set_num_threads(1)  # the presets' torch_threads
-        config = override(study(), {"device": "cpu", "dataset": {"steps": 4000},
+        config = override(study_g600(), {"device": "cpu", "dataset": {"steps": 4000},
                                    "offline": {"gradient_steps": 20}})
         dataset = load_dataset(config.dataset)
         exp = Experiment(config, dataset, get_offline(config, dataset))
@@ -66,7 +66,7 @@ def test_gap_table_step_vs_per_step(experiment, benchmark, report):
     assert ratio[True] == pytest.approx(ratio[False], rel=1e-5)
     assert all(torch.isfinite(v["gap"]).all() for v in metrics.values())
     fast, slow = min(times[True]), min(times[False])
-    report(f"H2O step at the study's sizes (L=5, 64-64, 128 + 128 rows, {len(experiment.sim)} "
+    report(f"H2O step at the study-g600 sizes (L=5, 64-64, 128 + 128 rows, {len(experiment.sim)} "
            f"simulated transitions of 4 levels, best of {REPEATS} x {STEPS} steps): per-round "
            f"table {1e3 * fast:.1f} ms vs per-step w and u {1e3 * slow:.1f} ms: "
            f"{slow / fast:.2f}x")

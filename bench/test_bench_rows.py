@@ -1,5 +1,5 @@
-"""The demo's H2O step (64 real + 64 simulated rows per member) against the study preset's
-(H2O's 128 + 128), in one run.
+"""The demo's H2O step (64 real + 64 simulated rows per member) against the study-g600
+preset's (H2O's 128 + 128), in one run.
 
 Both presets train the same learner (L = 5 members of 64-64 MLPs, LayerNorm critics, trust
 region; one torch thread, as their workers run); only the rows of a step differ. The two
@@ -19,7 +19,7 @@ import torch
 
 from mfhrl_fast.benchmarks.batches import random_transitions
 from mfhrl_fast.benchmarks.timing import best_time
-from mfhrl_fast.igm.presets import demo, study
+from mfhrl_fast.igm.presets import demo, study_g600
 from mfhrl_fast.learners import EnsembleH2O, FidelityDiscriminators
 
 OBS, ACT, MEMBERS = 17, 6, 5
@@ -44,7 +44,7 @@ def _step(config, rng: np.random.Generator):
 @pytest.mark.benchmark(group="rows-per-step")
 def test_demo_rows_vs_study_rows(benchmark, report):
     quick = benchmark.disabled
-    presets = {"demo": demo(), "study": study()}
+    presets = {"demo": demo(), "study": study_g600()}
     assert presets["demo"].online.h2o == presets["study"].online.h2o
     rows = {k: (c.online.real_batch, c.online.sim_batch) for k, c in presets.items()}
     assert rows == {"demo": (64, 64), "study": (128, 128)}
@@ -69,7 +69,7 @@ def test_demo_rows_vs_study_rows(benchmark, report):
     finally:
         torch.set_num_threads(threads)
     ratio = best["study"] / best["demo"]
-    line = (f"H2O update, 1 thread: demo 64 + 64 rows {best['demo'] * 1e3:.1f} ms, study "
+    line = (f"H2O update, 1 thread: demo 64 + 64 rows {best['demo'] * 1e3:.1f} ms, study-g600 "
             f"128 + 128 rows {best['study'] * 1e3:.1f} ms -> {ratio:.2f}x per step")
     if quick:
         line += " (--benchmark-disable: one call each, the ratio means nothing)"

@@ -17,7 +17,7 @@ import pytest
 from mfhrl_fast.igm import run
 from mfhrl_fast.igm.config import override
 from mfhrl_fast.igm.offline import load_dataset
-from mfhrl_fast.igm.presets import STUDY_BUDGETS, study
+from mfhrl_fast.igm.presets import STUDY_BUDGETS, study, study_g600
 from mfhrl_fast.igm.records import RunResult
 from mfhrl_fast.igm.runner import get_offline
 
@@ -26,7 +26,7 @@ SMALL = {
     "offline": {"num_members": 3, "gradient_steps": 1000},
     "online": {"episodes_per_round": 2, "eval_episodes": 2, "eval_steps": 1000},
 }
-"""The study preset (the demo's networks with fixed rounds of 600 H2O steps on 128 + 128
+"""The study-g600 preset (the demo's networks with fixed rounds of 600 H2O steps on 128 + 128
 rows) with 3 members, 1000 offline steps and 2 episodes per round: 3 rounds at the highest
 level."""
 
@@ -44,7 +44,7 @@ def assert_no_collapse(result: RunResult, *, floor: float = 0.8) -> None:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    config = override(study(), SMALL)
+    config = override(study_g600(), SMALL)
     dataset = load_dataset(config.dataset)
     offline = get_offline(config, dataset, cache_dir=tmp_path_factory.mktemp("offline"))
     return config, dataset, offline
@@ -76,5 +76,5 @@ def study_offline(tmp_path_factory):
 @pytest.mark.parametrize("strategy", ["igm", "lowest", "highest", "uniform"])
 def test_study_size_online_phase_never_collapses(study_offline, strategy):
     config, dataset, offline = study_offline
-    config = config.replace(strategy=strategy, budget=STUDY_BUDGETS[1])
+    config = config.replace(strategy=strategy, budget=STUDY_BUDGETS[0])
     assert_no_collapse(run(config, dataset=dataset, offline=offline))

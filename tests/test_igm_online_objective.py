@@ -23,7 +23,7 @@ from mfhrl_fast.igm.offline import (
     offline_state,
     train_offline,
 )
-from mfhrl_fast.igm.presets import PRESET_GRIDS, STUDY_BUDGETS, demo, study
+from mfhrl_fast.igm.presets import PRESET_GRIDS, STUDY_BUDGETS, demo, study, study_g600
 from mfhrl_fast.igm.run_log import DIAGNOSTICS, OPTION_DIAGNOSTICS
 from mfhrl_fast.igm.runner import Experiment, run
 from mfhrl_fast.igm.variants import VARIANTS
@@ -95,15 +95,18 @@ def test_defaults_faithful_learner_trust_region_run():
     """EnsembleH2O alone is faithful H2O; the MF-HRL-IGM runs keep its critic loss and add
     LayerNorm critics (offline too), the actor's trust region and exploration noise."""
     assert H2OConfig().cql_weight == 0.0 and H2OConfig().trust_region == 0.0
-    for config in (demo(), study()):
+    for config in (demo(), study(), study_g600()):
         h2o = config.online.h2o
         assert h2o.cql_weight == 0.0 and h2o.trust_region == 1.0 and h2o.critic_layer_norm
         assert config.offline.cql.critic_layer_norm and config.online.explore_std == 0.3
         assert config.online.disc_steps == 200
     rounds = {name: (c.budget, [c.online.round_steps(k) for k in c.costs], c.online.real_batch,
-                     c.online.sim_batch) for name, c in (("demo", demo()), ("study", study()))}
+                     c.online.sim_batch) for name, c in (("demo", demo()), ("study", study()),
+                                                          ("study-g600", study_g600()))}
     assert rounds == {"demo": (48.0, [600, 1200, 2400, 4800], 64, 64),
-                      "study": (24.0, [600] * 4, 128, 128)}
+                      "study": (48.0, [600, 1200, 2400, 4800], 64, 64),
+                      "study-g600": (24.0, [600] * 4, 128, 128)}
+    assert study() == demo()  # the same run, at three budgets
     previous = override(demo(), VARIANTS["ours-cql"])
     assert previous.online.h2o.cql_weight == 5.0 and previous.online.h2o.cql_states == "all"
     assert not previous.offline.cql.critic_layer_norm and previous.online.explore_std == 0.0
@@ -114,17 +117,17 @@ def test_defaults_faithful_learner_trust_region_run():
 
 
 def test_the_default_is_the_measured_variant():
-    """'ours' over the study preset (the demo's rounds when it was measured) is the ablation's
-    ln-h2o-tr-g600-explore, up to the fields of the conservative term, which weight 0
-    switches off; a fixed-G variant keeps its G over the demo's steps per cost."""
+    """'ours' over the study-g600 preset (the demo's rounds when it was measured) is the
+    ablation's ln-h2o-tr-g600-explore, up to the fields of the conservative term, which
+    weight 0 switches off; a fixed-G variant keeps its G over the demo's steps per cost."""
     def effective(config):
         d = config.to_dict()
         for name in ("cql_states", "cql_n_actions"):
             d["online"]["h2o"].pop(name)
         return d
 
-    measured = override(study(), VARIANTS["ln-h2o-tr-g600-explore"])
-    assert effective(measured) == effective(override(study(), VARIANTS["ours"]))
+    measured = override(study_g600(), VARIANTS["ln-h2o-tr-g600-explore"])
+    assert effective(measured) == effective(override(study_g600(), VARIANTS["ours"]))
     assert override(demo(), VARIANTS["ours-g2400"]).online.round_steps(8.0) == 2400
 
 
@@ -326,7 +329,8 @@ def test_compare_takes_the_study_grid_by_default(monkeypatch, tmp_path):
     args = parser.parse_args(["compare", "--preset", "study", "--out", str(tmp_path)])
     assert args.func(args) == 0
     assert list(seen["budgets"]) == list(STUDY_BUDGETS) and seen["seeds"] == [0, 1, 2]
-    assert PRESET_GRIDS["study"]["budgets"][0] == 8.0  # one round of the highest level
+    assert PRESET_GRIDS["study"]["budgets"][0] == 16.0  # two rounds of the highest level
+    assert PRESET_GRIDS["study-g600"]["budgets"][0] == 8.0  # one round of it
     args = parser.parse_args(["compare", "--variant", "h2o", "--budgets", "5", "--out",
                               str(tmp_path)])
     assert args.func(args) == 0

@@ -12,7 +12,7 @@ budget, fidelity selection by information gain per unit cost, the paper's baseli
 from .budget import BudgetController, LedgerEntry
 from .config import DatasetConfig, OfflineConfig, OnlineConfig, RunConfig
 from .posterior import Posterior
-from .presets import demo, load_config, paper, preset, study
+from .presets import demo, load_config, paper, preset, study, study_g600
 from .records import RoundRecord, RunResult
 from .runner import Experiment, get_offline, run
 from .strategies import STRATEGIES, make_strategy
@@ -37,4 +37,5 @@ __all__ = [
     "preset",
     "run",
     "study",
+    "study_g600",
 ]

@@ -16,6 +16,11 @@ from .strategies import STRATEGIES
 from .variants import VARIANTS
 
 
+def _grids(key: str) -> str:
+    return "; ".join(f"{name}: " + " ".join(f"{v:g}" for v in grid[key])
+                     for name, grid in PRESET_GRIDS.items())
+
+
 def _config_arguments(p: argparse.ArgumentParser, default_preset: str) -> None:
     p.add_argument("--config", default=None,
                    help="TOML or YAML overrides of the preset (keys as in RunConfig.to_dict)")
@@ -160,9 +165,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        "paper's Fig. 2) as PNG and CSV.")
     _config_arguments(p, "demo")
     p.add_argument("--budgets", type=float, nargs="+", default=None,
-                   help="default: the preset's grid (study: 8 16 24), else its budget")
+                   help="default: the preset's grid (" + _grids("budgets") + "), else its budget")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
-                   help="default: the preset's grid (study: 0 1 2), else 0")
+                   help="default: the preset's grid (" + _grids("seeds") + "), else 0")
     p.add_argument("--strategies", choices=STRATEGIES, nargs="+",
                    default=["igm", "lowest", "highest", "uniform"])
     p.add_argument("--out", default="mfhrl-compare")

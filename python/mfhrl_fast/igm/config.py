@@ -4,9 +4,9 @@ One dataclass per component; :class:`RunConfig` bundles them. Every default says
 where it comes from: the paper or code that fixes it (an MF-HRL-IGM equation, H2O, CQL,
 CORL), or "ours" where the papers leave the number open (docs/algorithm.md lists both).
 
-The presets (``demo``, ``study``, ``paper``) and :func:`~.presets.load_config` are in
-:mod:`.presets`; TOML or YAML files shaped like :meth:`RunConfig.to_dict` override them
-(:func:`override`), e.g.::
+The presets (``demo``, ``study``, ``study-g600``, ``paper``) and
+:func:`~.presets.load_config` are in :mod:`.presets`; TOML or YAML files shaped like
+:meth:`RunConfig.to_dict` override them (:func:`override`), e.g.::
 
     strategy = "uniform"
     [online]
@@ -89,9 +89,9 @@ ONLINE_OBJECTIVE = {"cql_weight": 0.0, "critic_layer_norm": True, "trust_region"
 critic loss (eq. 1) unchanged, LayerNorm in the critics (RLPD's; the offline phase has it
 too, :data:`OFFLINE_CQL`) and a trust region on the actor, lambda = 1 times
 KL(pi || pi_ref) with pi_ref trailing the actor at Polyak rate 0.005. With the rollouts'
-exploration noise (``OnlineConfig.explore_std``) and 600 H2O steps per study round it was
-chosen by the ablation in the README; the previous default, CQL(H)'s sampled-action term
-at weight 5 on every state, is the ``ours-cql`` variant."""
+exploration noise (``OnlineConfig.explore_std``) and 600 H2O steps per round of the
+study-g600 preset it was chosen by the ablation in the README; the previous default,
+CQL(H)'s sampled-action term at weight 5 on every state, is the ``ours-cql`` variant."""
 
 OFFLINE_CQL = {"critic_layer_norm": True}
 """The offline phase's changes to CORL's CQL: LayerNorm critics, so that the online

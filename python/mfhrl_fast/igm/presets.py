@@ -2,8 +2,9 @@
 command line overrides).
 
 :func:`demo` is the small job ``mfhrl-fast demo`` runs in minutes on 2 CPU cores,
-:func:`study` the paper's Fig. 2 at the size that fits in an hour there, :func:`paper` the
-full sizes. Every size is ours unless its docstring names a paper.
+:func:`study` the paper's Fig. 2 at the size that fits in an hour there (the same learner
+at larger budgets), :func:`study_g600` the paper's fixed rounds on which the ablations were
+measured, :func:`paper` the full sizes. Every size is ours unless its docstring names a paper.
 """
 
 from __future__ import annotations
@@ -51,29 +52,45 @@ def paper() -> RunConfig:
     return RunConfig()
 
 
-STUDY_BUDGETS = (8.0, 16.0, 24.0)
-"""The budgets of ``compare --preset study``: 1, 2 and 3 rounds of the highest level (ours;
-budget 32 put the grid at ~73 min here, the lowest level's 32 rounds alone ~15 min a run)."""
+STUDY_BUDGETS = (16.0, 32.0, 48.0)
+"""The budgets of ``compare --preset study``: 2, 4 and 6 rounds of the highest level
+(ours). 48 is the demo's, the smallest at which every strategy reached 1.2x its offline
+return on the tuning seeds at 600 H2O steps per unit of cost (README, "The demo's
+schedule"); a top of 64 or 80 would take the grid past the hour here (its time grows with
+the sum of the budgets: ~25 min per 48 units)."""
+
+STUDY_G600_BUDGETS = (8.0, 16.0, 24.0)
+"""The budgets of ``compare --preset study-g600``: 1, 2 and 3 rounds of the highest level
+(ours; budget 32 put that grid at ~73 min here)."""
 
 
 def study() -> RunConfig:
-    """The paper's Fig. 2 at the largest size that ran within the hour when it was set
-    (``compare --preset study``, 4 strategies x :data:`STUDY_BUDGETS` x 3 seeds, ~27 min):
-    the demo's networks and offline phase, fixed rounds of 600 H2O steps on 128 + 128 rows
-    per member (the demo before its steps per cost; every ablation table was measured on
-    this preset at budget 24; all sizes ours). 256-256 networks do not fit: one L = 5 CQL
-    step costs ~8x the 64-64 one. Nor does a longer offline phase help: the offline return
-    peaks within ~1000 CQL steps and falls by ~4500 (docs/results/offline-steps/)."""
+    """The paper's Fig. 2 at the largest size that runs within the hour on 2 CPU cores
+    (``compare --preset study``, 4 strategies x :data:`STUDY_BUDGETS` x 3 seeds): the
+    demo's run itself (networks, offline phase, 600 H2O steps per unit of cost on 64 + 64
+    rows, budget 48) at smaller budgets too (all sizes ours). 256-256 networks do not
+    fit: one L = 5 CQL step costs ~8x the 64-64 one. Nor does a longer offline phase
+    help: the offline return peaks within ~1000 CQL steps and falls by ~4500
+    (docs/results/offline-steps/)."""
+    return demo().replace(budget=STUDY_BUDGETS[-1])
+
+
+def study_g600() -> RunConfig:
+    """The study preset before the demo's steps per cost, on which every ablation table was
+    measured (at budget 24): the demo's networks and offline phase, the paper's fixed
+    rounds, G = 600 H2O steps on 128 + 128 rows per member, whatever the level
+    (``compare --preset study-g600``, :data:`STUDY_G600_BUDGETS`, ~27 min; sizes ours)."""
     base = demo()
     online = dataclasses.replace(base.online, gradient_steps=600, gradient_steps_per_cost=0.0,
                                  real_batch=128, sim_batch=128)
-    return base.replace(budget=STUDY_BUDGETS[-1], online=online)
+    return base.replace(budget=STUDY_G600_BUDGETS[-1], online=online)
 
 
-PRESETS = {"demo": demo, "study": study, "paper": paper}
+PRESETS = {"demo": demo, "study": study, "study-g600": study_g600, "paper": paper}
 
 PRESET_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
     "study": {"budgets": STUDY_BUDGETS, "seeds": (0, 1, 2)},
+    "study-g600": {"budgets": STUDY_G600_BUDGETS, "seeds": (0, 1, 2)},
 }
 """The budgets and seeds ``compare`` uses for a preset when none are given (otherwise the
 preset's one budget and seed 0)."""

@@ -115,7 +115,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 """'ours' is the default (faithful H2O's critic loss with LayerNorm critics, a trust region
 on the actor, exploration noise 0.3 on the rollouts: :data:`~.config.ONLINE_OBJECTIVE`);
-it was measured as 'ln-h2o-tr-g600-explore' on the study preset's rounds (the demo's
+it was measured as 'ln-h2o-tr-g600-explore' on the study-g600 preset's rounds (the demo's
 then: 600 H2O steps per round on 128 + 128 rows, which 'ours-cql' and its variants keep;
 the 'ours-*' variants change the preset they are applied to).
 'ours-cql' is the previous default (H2O plus CQL(H)'s sampled-action term, weight 5, on
@@ -127,7 +127,7 @@ floored at 0.3), 'ours-tr-rate0.05' (its reference trailing at rate 0.05), 'ours
 'ours-tau02-all' / 'ours-tau05-all' (the critics' target rate 0.02 or 0.05 offline and
 online: each its own offline phase), 'ours-tau05-tr-rate0.05' (that at 0.05 with the trust
 region's reference trailing at 0.05), 'ours-g2400' (a fixed 2400 H2O steps per round,
-4x the study's), 'ours-episodes16' (4x its collected episodes per round, at the same cost),
+4x study-g600's), 'ours-episodes16' (4x its collected episodes per round, at the same cost),
 'ours-actor-warmup300' / '600' (the actor and temperature held for the online phase's
 first 300 or 600 H2O steps while the critics move to H2O's loss),
 'ours-gap-per-step' (w and u recomputed at every H2O step with fresh next-state samples,

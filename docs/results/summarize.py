@@ -2,7 +2,7 @@
 round over its offline start, and igm's choices round by round (IG_k / lambda_k, the
 threshold beta_r, the posterior).
 
-    python docs/results/study/summarize.py OUT_DIR > summary.txt
+    python docs/results/summarize.py OUT_DIR > summary.txt
 """
 
 import json
