@@ -1,6 +1,6 @@
 """The fused CPU kernels (learners/fused.py) against PyTorch's own ops, in one run.
 
-Sizes of the study preset (the demo's networks; the demo samples 64 + 64 rows): L = 5
+Sizes of the study-g600 preset (the demo's networks; the demo samples 64 + 64 rows): L = 5
 members of 64-64 MLPs with LayerNorm critics; H2O with 128 real + 128 simulated
 transitions per member from three fidelities, 10 next-state samples for the gap and the
 trust region; CQL with batch 128 and 10 sampled
