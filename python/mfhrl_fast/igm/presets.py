@@ -56,8 +56,8 @@ STUDY_BUDGETS = (16.0, 32.0, 48.0)
 """The budgets of ``compare --preset study``: 2, 4 and 6 rounds of the highest level
 (ours). 48 is the demo's, the smallest at which every strategy reached 1.2x its offline
 return on the tuning seeds at 600 H2O steps per unit of cost (README, "The demo's
-schedule"); a top of 64 or 80 would take the grid past the hour here (its time grows with
-the sum of the budgets: ~25 min per 48 units)."""
+schedule"); 48 / 64 / 80 would take the grid to ~90 min here (its time grows with the
+sum of the budgets: ~22 min per 48 units on 2 workers, plus ~2.5 min of offline phases)."""
 
 STUDY_G600_BUDGETS = (8.0, 16.0, 24.0)
 """The budgets of ``compare --preset study-g600``: 1, 2 and 3 rounds of the highest level
@@ -66,12 +66,12 @@ STUDY_G600_BUDGETS = (8.0, 16.0, 24.0)
 
 def study() -> RunConfig:
     """The paper's Fig. 2 at the largest size that runs within the hour on 2 CPU cores
-    (``compare --preset study``, 4 strategies x :data:`STUDY_BUDGETS` x 3 seeds): the
-    demo's run itself (networks, offline phase, 600 H2O steps per unit of cost on 64 + 64
-    rows, budget 48) at smaller budgets too (all sizes ours). 256-256 networks do not
-    fit: one L = 5 CQL step costs ~8x the 64-64 one. Nor does a longer offline phase
-    help: the offline return peaks within ~1000 CQL steps and falls by ~4500
-    (docs/results/offline-steps/)."""
+    (``compare --preset study``, 4 strategies x :data:`STUDY_BUDGETS` x 3 seeds: 46.5 min
+    measured on 2 workers): the demo's run itself (networks, offline phase, 600 H2O steps
+    per unit of cost on 64 + 64 rows, budget 48) at smaller budgets too (all sizes ours).
+    256-256 networks do not fit: one L = 5 CQL step costs ~8x the 64-64 one. Nor does a
+    longer offline phase help: the offline return peaks within ~1000 CQL steps and falls
+    by ~4500 (docs/results/offline-steps/)."""
     return demo().replace(budget=STUDY_BUDGETS[-1])
 
 
