@@ -42,12 +42,12 @@ def _step(config, rng: np.random.Generator):
 
 
 @pytest.mark.benchmark(group="rows-per-step")
-def test_demo_rows_vs_study_rows(benchmark, report):
+def test_demo_rows_vs_study_g600_rows(benchmark, report):
     quick = benchmark.disabled
-    presets = {"demo": demo(), "study": study_g600()}
-    assert presets["demo"].online.h2o == presets["study"].online.h2o
+    presets = {"demo": demo(), "g600": study_g600()}
+    assert presets["demo"].online.h2o == presets["g600"].online.h2o
     rows = {k: (c.online.real_batch, c.online.sim_batch) for k, c in presets.items()}
-    assert rows == {"demo": (64, 64), "study": (128, 128)}
+    assert rows == {"demo": (64, 64), "g600": (128, 128)}
     rng = np.random.default_rng(0)
     steps = {k: _step(c, rng) for k, c in presets.items()}
     threads = torch.get_num_threads()
@@ -68,9 +68,9 @@ def test_demo_rows_vs_study_rows(benchmark, report):
             assert all(bool(torch.isfinite(metrics[k]).all()) for k in ("critic", "actor"))
     finally:
         torch.set_num_threads(threads)
-    ratio = best["study"] / best["demo"]
+    ratio = best["g600"] / best["demo"]
     line = (f"H2O update, 1 thread: demo 64 + 64 rows {best['demo'] * 1e3:.1f} ms, study-g600 "
-            f"128 + 128 rows {best['study'] * 1e3:.1f} ms -> {ratio:.2f}x per step")
+            f"128 + 128 rows {best['g600'] * 1e3:.1f} ms -> {ratio:.2f}x per step")
     if quick:
         line += " (--benchmark-disable: one call each, the ratio means nothing)"
     benchmark.extra_info["rows_speedup"] = ratio
